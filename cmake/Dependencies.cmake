@@ -1,0 +1,35 @@
+# Every dependency comes from a Debian package; scripts/install-deps.sh installs them all.
+# A missing one is a configure error that names the package to install.
+find_package(PkgConfig REQUIRED)
+
+macro(kiln_require_pkg prefix module debian_package)
+  pkg_check_modules(${prefix} IMPORTED_TARGET ${module})
+  if(NOT ${prefix}_FOUND)
+    message(FATAL_ERROR "${module} not found: install the Debian package ${debian_package} "
+                        "(scripts/install-deps.sh installs everything)")
+  endif()
+endmacro()
+
+macro(kiln_require_package name debian_package)
+  find_package(${name} ${ARGN} QUIET)
+  if(NOT ${name}_FOUND)
+    message(FATAL_ERROR "${name} not found: install the Debian package ${debian_package} "
+                        "(scripts/install-deps.sh installs everything)")
+  endif()
+endmacro()
+
+kiln_require_package(yaml-cpp libyaml-cpp-dev)
+kiln_require_package(nlohmann_json nlohmann-json3-dev)
+kiln_require_package(CLI11 libcli11-dev)
+kiln_require_package(fmt libfmt-dev)
+kiln_require_package(CURL libcurl4-openssl-dev)
+kiln_require_package(OpenSSL libssl-dev)
+kiln_require_pkg(RE2 re2 libre2-dev)
+find_package(Threads REQUIRED)
+
+# yaml-cpp 0.7 in Debian exports the plain target name.
+if(TARGET yaml-cpp::yaml-cpp)
+  set(KILN_YAML_TARGET yaml-cpp::yaml-cpp)
+else()
+  set(KILN_YAML_TARGET yaml-cpp)
+endif()

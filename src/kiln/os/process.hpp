@@ -1,0 +1,84 @@
+#pragma once
+
+// Child processes: spawn (posix_spawn, never fork in a possibly threaded process), stream their
+// output, enforce a deadline by killing the whole process group, and always reap.
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kiln/base/result.hpp"
+#include "kiln/base/unique_fd.hpp"
+
+namespace kiln::os {
+
+struct ProcessSpec {
+  // argv[0] is searched on PATH when it has no '/'.
+  std::vector<std::string> argv;
+  // "NAME=value" entries; empty means inherit this process's environment.
+  std::vector<std::string> env;
+  // Working directory; empty means inherit.
+  std::filesystem::path cwd;
+};
+
+enum class OutputStream { kStdout, kStderr };
+
+// Called with each chunk of output as it arrives (not split on lines).
+using OutputFn = std::function<void(OutputStream, std::string_view)>;
+
+struct ProcessResult {
+  int exit_code = -1;    // valid when signal == 0
+  int signal = 0;        // the signal that ended the process, or 0
+  bool timed_out = false;
+  bool cancelled = false;
+  std::string stdout_text;
+  std::string stderr_text;
+};
+
+using Deadline = std::optional<std::chrono::steady_clock::time_point>;
+
+// Owns a running child that leads its own process group. Destruction kills the group and reaps.
+class ChildProcess {
+ public:
+  static Result<ChildProcess> spawn(const ProcessSpec& spec);
+  ChildProcess(ChildProcess&& other) noexcept;
+  ChildProcess& operator=(ChildProcess&&) = delete;
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+  ~ChildProcess();
+
+  pid_t pid() const { return pid_; }
+  // Sends `signal` to every process in the child's group.
+  void kill_group(int signal);
+  // Reads output until both streams close or the deadline passes or *cancel becomes true, then
+  // kills the group if needed and reaps the child.
+  Result<ProcessResult> wait(const Deadline& deadline,
+                             const std::atomic<bool>* cancel,
+                             const OutputFn& on_output);
+
+ private:
+  ChildProcess(pid_t pid, UniqueFd out, UniqueFd err)
+      : pid_(pid), out_(std::move(out)), err_(std::move(err)) {}
+  pid_t pid_ = -1;
+  UniqueFd out_;
+  UniqueFd err_;
+};
+
+// Spawns, waits and returns the result; a spawn failure (no such program) is an error.
+Result<ProcessResult> run_process(const ProcessSpec& spec,
+                                  const Deadline& deadline = std::nullopt,
+                                  const std::atomic<bool>* cancel = nullptr,
+                                  const OutputFn& on_output = {});
+
+// Finds `name` on $PATH (or the given path list); empty optional if it is not there.
+std::optional<std::filesystem::path> find_program(std::string_view name,
+                                                  std::string_view path_list = {});
+
+}  // namespace kiln::os
