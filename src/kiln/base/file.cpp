@@ -93,7 +93,11 @@ TempDir::TempDir(TempDir&& other) noexcept
 
 TempDir& TempDir::operator=(TempDir&& other) noexcept {
   if (this != &other) {
-    this->~TempDir();
+    // Remove the directory this owned; calling ~TempDir() here would destroy path_ itself.
+    if (!path_.empty() && !keep_) {
+      std::error_code ec;
+      fs::remove_all(path_, ec);
+    }
     path_ = std::move(other.path_);
     keep_ = other.keep_;
     other.path_.clear();

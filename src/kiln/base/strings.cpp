@@ -100,6 +100,9 @@ std::string closest_match(std::string_view word, const std::vector<std::string_v
 }
 
 std::string tail_lines(std::string_view text, size_t max_lines) {
+  if (max_lines == 0) {
+    return "";  // the loop below would leave pos past the end
+  }
   while (!text.empty() && text.back() == '\n') {
     text.remove_suffix(1);
   }

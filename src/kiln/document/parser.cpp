@@ -118,10 +118,21 @@ class Parser {
   template <typename... Args>
   void error(const Node& at, fmt::format_string<Args...> format, Args&&... args) {
     diagnostics_.push_back(
-        {doc_.path, mark_of(at), fmt::format(format, std::forward<Args>(args)...)});
+        {doc_.path, where(at), fmt::format(format, std::forward<Args>(args)...)});
   }
   void error(const Node& at, std::string message) {
-    diagnostics_.push_back({doc_.path, mark_of(at), std::move(message)});
+    diagnostics_.push_back({doc_.path, where(at), std::move(message)});
+  }
+  // An empty value's own mark is the next token's, often on a later line: point at its key.
+  Mark where(const Node& node) const {
+    if (node.IsDefined() && node.IsNull()) {
+      for (const auto& [value, key] : empty_values_) {
+        if (value.is(node)) {
+          return key;
+        }
+      }
+    }
+    return mark_of(node);
   }
   void error_at(Mark mark, std::string message) {
     diagnostics_.push_back({doc_.path, mark, std::move(message)});
@@ -142,6 +153,9 @@ class Parser {
         continue;
       }
       const std::string& key = entry.first.Scalar();
+      if (entry.second.IsNull()) {
+        empty_values_.emplace_back(entry.second, mark_of(entry.first));
+      }
       if (!seen.insert(key).second) {
         error(entry.first, "duplicate key '{}' in {}", key, what);
       }
@@ -663,7 +677,8 @@ class Parser {
   Json string_list_field(const Node& value, const std::string& what, Step& step) {
     Json out = Json::array();
     if (!value.IsSequence()) {
-      error(value, "{} must be a list of strings, not {}", what, node_kind(value));
+      error(value, "{} must be a list of strings, not {}{}", what, node_kind(value),
+            quoting_hint(value));
       return out;
     }
     for (const Node& item : value) {
@@ -753,14 +768,15 @@ class Parser {
     }
     for (const TemplatePart& part : parse_template(text)) {
       if (part.is_reference) {
-        check_reference(part.reference, reference_mark(text, mark, part.offset), step);
+        check_reference(part.reference, reference_mark(text, mark, part), step);
       }
     }
   }
 
   // Points at the reference itself when the string is on one line of the source (a quote
-  // before it shifts it by one); otherwise at the string.
-  Mark reference_mark(const std::string& text, Mark mark, size_t offset) const {
+  // before it shifts it by one) and the reference is found there as written; otherwise (escapes,
+  // folded or block scalars, a condition's mark that is its operator's) at `mark`.
+  Mark reference_mark(const std::string& text, Mark mark, const TemplatePart& part) const {
     if (text.find('\n') != std::string::npos || mark.line <= 0) {
       return mark;
     }
@@ -774,7 +790,11 @@ class Parser {
     }
     size_t at = start + static_cast<size_t>(mark.column - 1);
     int quote = (at < doc_.text.size() && (doc_.text[at] == '\'' || doc_.text[at] == '"')) ? 1 : 0;
-    return Mark{mark.line, mark.column + quote + static_cast<int>(offset)};
+    size_t from = at + static_cast<size_t>(quote) + part.offset;
+    if (from > doc_.text.size() || doc_.text.compare(from, part.text.size(), part.text) != 0) {
+      return mark;
+    }
+    return Mark{mark.line, mark.column + quote + static_cast<int>(part.offset)};
   }
 
   void check_reference(const Reference& ref, Mark mark, const Step* step) {
@@ -876,6 +896,7 @@ class Parser {
   Document doc_;
   std::set<std::string> variables_;
   std::map<std::string, StepInfo> seen_steps_;
+  std::vector<std::pair<Node, Mark>> empty_values_;  // from check_map, for where()
 };
 
 }  // namespace

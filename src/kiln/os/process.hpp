@@ -23,9 +23,9 @@ struct ProcessSpec {
   // argv[0] is searched on PATH when it has no '/'.
   std::vector<std::string> argv;
   // "NAME=value" entries; empty means inherit this process's environment.
-  std::vector<std::string> env;
+  std::vector<std::string> env = {};
   // Working directory; empty means inherit.
-  std::filesystem::path cwd;
+  std::filesystem::path cwd = {};
 };
 
 enum class OutputStream { kStdout, kStderr };

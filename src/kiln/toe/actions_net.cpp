@@ -19,7 +19,8 @@
 //    stalls (under 1 byte/s for 60 s), HTTP 408, 429 and 5xx. Other statuses and a checksum
 //    mismatch fail at once. Waits between attempts: 0.5 s, 1 s, 2 s, 4 s; the step's deadline and
 //    cancellation end a wait or a transfer early. Each attempt starts over (no range resume).
-//  - `checksum` without `algorithm` (or the reverse) is an input error, as is a checksum that is not
+//  - `checksum` without `algorithm` (or the reverse) is an input error, as is a checksum that is
+//  not
 //    a hex digest of the algorithm's length; hex case does not matter.
 //  - An existing file that matches the checksum is kept and not downloaded, whatever `overwrite`
 //    says; it still appears in the `destination` output. Otherwise an existing file is replaced
@@ -183,7 +184,8 @@ Result<std::optional<Checksum>> parse_checksum(const Json& item) {
   std::optional<HashAlgorithm> algorithm = parse_hash_algorithm(name);
   if (!algorithm) {
     return make_error(ErrorCode::kInvalidArgument,
-                      "algorithm '{}' is not one of MD5, SHA1, SHA256, SHA512", name);
+                      "algorithm '{}' is not one of MD5, SHA1, SHA256, SHA512",
+                      name);
   }
   bool is_hex = std::all_of(hex.begin(), hex.end(), [](char c) {
     return std::isxdigit(static_cast<unsigned char>(c)) != 0;
@@ -252,8 +254,8 @@ Result<WebItem> parse_web_item(const Json& json) {
   item.source = KILN_TRY(required(json, "source"));
   std::string scheme = to_lower(item.source.substr(0, item.source.find("://") + 3));
   if (scheme != "http://" && scheme != "https://") {
-    return make_error(ErrorCode::kInvalidArgument, "source '{}' is not an http(s) URL",
-                      redact_url(item.source));
+    return make_error(
+        ErrorCode::kInvalidArgument, "source '{}' is not an http(s) URL", redact_url(item.source));
   }
   item.destination = KILN_TRY(required(json, "destination"));
   item.overwrite = KILN_TRY(input_bool(json, "overwrite", true));
@@ -283,11 +285,13 @@ std::string percent_decode(std::string_view text) {
 Result<std::string> url_file_name(const std::string& url) {
   std::string bare = redact_url(url);
   size_t path = bare.find('/', bare.find("://") + 3);
-  std::string name = path == std::string::npos ? "" : percent_decode(bare.substr(bare.rfind('/') + 1));
+  std::string name =
+      path == std::string::npos ? "" : percent_decode(bare.substr(bare.rfind('/') + 1));
   if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos ||
       name.find('\0') != std::string::npos) {
     return make_error(ErrorCode::kInvalidArgument,
-                      "cannot take a file name from '{}'; give a file path as destination", bare);
+                      "cannot take a file name from '{}'; give a file path as destination",
+                      bare);
   }
   return name;
 }
@@ -315,7 +319,8 @@ Result<bool> needs_fetch(ActionContext& context, const WebItem& item, const fs::
   }
   if (item.checksum && KILN_TRY(file_matches(*item.checksum, target))) {
     context.output.info(fmt::format("{} already matches the {} checksum; not downloading",
-                                    target.string(), item.checksum->name));
+                                    target.string(),
+                                    item.checksum->name));
     return false;
   }
   if (!item.overwrite) {
@@ -327,8 +332,12 @@ Result<bool> needs_fetch(ActionContext& context, const WebItem& item, const fs::
 Status verify(const Checksum& checksum, StreamHash& hash, const std::string& url) {
   std::string actual = KILN_TRY(hash.hex());
   if (actual != checksum.hex) {
-    return make_error(ErrorCode::kCorruption, "{} checksum mismatch for {}: expected {}, got {}",
-                      checksum.name, redact_url(url), checksum.hex, actual);
+    return make_error(ErrorCode::kCorruption,
+                      "{} checksum mismatch for {}: expected {}, got {}",
+                      checksum.name,
+                      redact_url(url),
+                      checksum.hex,
+                      actual);
   }
   return ok_status();
 }
@@ -391,8 +400,11 @@ Result<uint64_t> fetch_with_retries(ActionContext& context,
       return fetched.error().with_context(fmt::format("gave up after {} attempts", kWebAttempts));
     }
     std::chrono::milliseconds wait = backoff(attempt);
-    context.output.info(fmt::format("Attempt {} of {} failed: {}; trying again in {} ms", attempt,
-                                    kWebAttempts, fetched.error().message, wait.count()));
+    context.output.info(fmt::format("Attempt {} of {} failed: {}; trying again in {} ms",
+                                    attempt,
+                                    kWebAttempts,
+                                    fetched.error().message,
+                                    wait.count()));
     KILN_TRY(pause(context, wait));
   }
 }
@@ -422,7 +434,8 @@ Result<S3RequestOptions> s3_options(const ActionContext& context, const Json& it
   });
   if (!owner.empty() && (owner.size() != 12 || !digits)) {
     return make_error(ErrorCode::kInvalidArgument,
-                      "expectedBucketOwner '{}' is not a 12-digit AWS account ID", owner);
+                      "expectedBucketOwner '{}' is not a 12-digit AWS account ID",
+                      owner);
   }
   return options;
 }
@@ -480,7 +493,8 @@ Result<fs::path> relative_path(std::string_view relative, const std::string& key
   for (const std::string& part : split(relative, '/')) {
     if (part == "..") {
       return make_error(ErrorCode::kInvalidArgument,
-                        "object key '{}' would be written outside the destination", key);
+                        "object key '{}' would be written outside the destination",
+                        key);
     }
     if (!part.empty() && part != ".") {
       out /= part;
@@ -500,12 +514,14 @@ Result<std::vector<Download>> plan_prefix(const S3Client& client,
                                           const S3DownloadItem& item,
                                           const S3RequestOptions& options) {
   const S3Uri& source = item.source;
-  S3Listing listing = KILN_TRY(
-      client.list_objects_v2(source.bucket, source.key, kMaxS3DownloadObjects, options));
+  S3Listing listing =
+      KILN_TRY(client.list_objects_v2(source.bucket, source.key, kMaxS3DownloadObjects, options));
   if (listing.truncated) {
     return make_error(ErrorCode::kInvalidArgument,
                       "more than {} objects match '{}*'; S3Download takes at most {}",
-                      kMaxS3DownloadObjects, source.to_string(), kMaxS3DownloadObjects);
+                      kMaxS3DownloadObjects,
+                      source.to_string(),
+                      kMaxS3DownloadObjects);
   }
   fs::path folder = without_trailing_slashes(item.destination);
   size_t base = source.key.rfind('/') == std::string::npos ? 0 : source.key.rfind('/') + 1;
@@ -540,8 +556,10 @@ Status check_targets(const S3DownloadItem& item, const std::vector<Download>& pl
                                   : plan.front().target.parent_path();
   std::error_code ec;
   if (!parent.empty() && !fs::is_directory(parent, ec)) {
-    return make_error(ErrorCode::kNotFound, "the folder {} of destination '{}' does not exist",
-                      parent.string(), item.destination);
+    return make_error(ErrorCode::kNotFound,
+                      "the folder {} of destination '{}' does not exist",
+                      parent.string(),
+                      item.destination);
   }
   for (const Download& download : plan) {
     if (!item.overwrite && path_exists(download.target)) {
@@ -562,8 +580,10 @@ Result<Produced> s3_download_item(ActionContext& context,
   for (const Download& download : plan) {
     KILN_TRY(create_folders(download.target.parent_path()));
     uint64_t bytes = KILN_TRY(client.get_object(download.object, download.target, options));
-    context.output.info(fmt::format("Downloaded {} to {} ({} bytes)", download.object.to_string(),
-                                    download.target.string(), bytes));
+    context.output.info(fmt::format("Downloaded {} to {} ({} bytes)",
+                                    download.object.to_string(),
+                                    download.target.string(),
+                                    bytes));
     produced.push_back(download.target.string());
   }
   return produced;
@@ -613,8 +633,9 @@ Status add_tree(const fs::path& root, const S3Uri& prefix, std::vector<Upload>& 
   if (ec) {
     return errno_error(ec.value(), fmt::format("listing {}", root.string()));
   }
-  std::sort(found.begin(), found.end(),
-            [](const Upload& a, const Upload& b) { return a.object.key < b.object.key; });
+  std::sort(found.begin(), found.end(), [](const Upload& a, const Upload& b) {
+    return a.object.key < b.object.key;
+  });
   out.insert(out.end(), found.begin(), found.end());
   return ok_status();
 }
@@ -641,7 +662,8 @@ Status plan_glob(const S3UploadItem& item, std::vector<Upload>& out) {
   fs::path folder = source.parent_path().empty() ? fs::path(".") : source.parent_path();
   if (folder.string().find('*') != std::string::npos) {
     return make_error(ErrorCode::kInvalidArgument,
-                      "source '{}': '*' may only appear in the last path component", item.source);
+                      "source '{}': '*' may only appear in the last path component",
+                      item.source);
   }
   S3Uri prefix{item.destination.bucket, key_prefix(item.destination.key)};
   for (const std::string& name : KILN_TRY(glob_names(folder, source.filename().string()))) {
@@ -661,7 +683,8 @@ Status plan_path(const S3UploadItem& item, std::vector<Upload>& out) {
   if (fs::is_directory(source, ec)) {
     if (!item.recurse) {
       return make_error(ErrorCode::kInvalidArgument,
-                        "source '{}' is a folder; set recurse: true to upload it", item.source);
+                        "source '{}' is a folder; set recurse: true to upload it",
+                        item.source);
     }
     return add_tree(source, S3Uri{item.destination.bucket, key_prefix(item.destination.key)}, out);
   }
@@ -696,8 +719,8 @@ Result<Produced> s3_upload_item(ActionContext& context, const S3Client& client, 
   Produced produced;
   for (const Upload& upload : plan) {
     uint64_t bytes = KILN_TRY(client.put_object(upload.object, upload.file, options));
-    context.output.info(fmt::format("Uploaded {} to {} ({} bytes)", upload.file.string(),
-                                    upload.object.to_string(), bytes));
+    context.output.info(fmt::format(
+        "Uploaded {} to {} ({} bytes)", upload.file.string(), upload.object.to_string(), bytes));
     produced.push_back(upload.object.to_string());
   }
   return produced;
@@ -706,8 +729,8 @@ Result<Produced> s3_upload_item(ActionContext& context, const S3Client& client, 
 }  // namespace
 
 ActionOutcome web_download(ActionContext& context) {
-  Result<Produced> done = run_items(
-      context.inputs, [&](const Json& item) { return web_download_item(context, item); });
+  Result<Produced> done =
+      run_items(context.inputs, [&](const Json& item) { return web_download_item(context, item); });
   if (!done.ok()) {
     return fail(context, "WebDownload", done.error());
   }

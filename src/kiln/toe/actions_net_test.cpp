@@ -109,8 +109,8 @@ Server start_server(std::vector<std::string> argv,
                     const std::vector<std::string>& extra_env = {}) {
   Server server;
   server.port = port;
-  os::ProcessSpec spec{std::move(argv), extra_env.empty() ? extra_env : environment_with(extra_env),
-                       {}};
+  os::ProcessSpec spec{
+      std::move(argv), extra_env.empty() ? extra_env : environment_with(extra_env), {}};
   Result<os::ChildProcess> child = os::ChildProcess::spawn(spec);
   if (!child.ok()) {
     server.failure = child.error().message;
@@ -131,7 +131,9 @@ std::string upper(std::string text) {
   return text;
 }
 
-std::string read_text(const fs::path& path) { return read_file(path).value_or("<missing>"); }
+std::string read_text(const fs::path& path) {
+  return read_file(path).value_or("<missing>");
+}
 
 std::vector<std::string> names_in(const fs::path& folder) {
   std::vector<std::string> names;
@@ -300,10 +302,15 @@ class HttpFixtureTest : public ::testing::Test {
     dir_ = std::make_unique<TempDir>(TempDir::create("kiln-http-test-").value());
     fs::create_directories(root());
     int port = free_port();
-    server_ = std::make_unique<Server>(
-        start_server({python->string(), script.string(), "--port", std::to_string(port),
-                      "--root", root().string(), "--aws-token", "SESSIONTOKEN"},
-                     port));
+    server_ = std::make_unique<Server>(start_server({python->string(),
+                                                     script.string(),
+                                                     "--port",
+                                                     std::to_string(port),
+                                                     "--root",
+                                                     root().string(),
+                                                     "--aws-token",
+                                                     "SESSIONTOKEN"},
+                                                    port));
     skip_reason_ = server_->failure;
   }
   static void TearDownTestSuite() {
@@ -374,9 +381,9 @@ TEST_F(WebDownloadTest, DownloadsAFileAndReportsItsDestination) {
 TEST_F(WebDownloadTest, JoinsTheDestinationsOfSeveralItemsWithNewlines) {
   serve("one.txt", "1");
   serve("two.txt", "2");
-  ModuleRun run = download(Json::array(
-      {{{"source", url("/files/one.txt")}, {"destination", work("a/").string()}},
-       {{"source", url("/files/two.txt")}, {"destination", work("b.txt").string()}}}));
+  ModuleRun run = download(
+      Json::array({{{"source", url("/files/one.txt")}, {"destination", work("a/").string()}},
+                   {{"source", url("/files/two.txt")}, {"destination", work("b.txt").string()}}}));
   ASSERT_EQ(run.outcome.kind, ActionOutcome::Kind::kSuccess) << run.outcome.failure_message;
   EXPECT_EQ(run.outcome.outputs["destination"],
             work("a/one.txt").string() + "\n" + work("b.txt").string());
@@ -413,16 +420,15 @@ TEST_F(WebDownloadTest, AChecksumMismatchFailsAndLeavesNothingBehind) {
 }
 
 TEST_F(WebDownloadTest, AChecksumNeedsItsAlgorithm) {
-  ModuleRun run = download(Json::array({{{"source", url("/files/x")},
-                                         {"destination", work("x").string()},
-                                         {"checksum", "abc"}}}));
+  ModuleRun run = download(Json::array(
+      {{{"source", url("/files/x")}, {"destination", work("x").string()}, {"checksum", "abc"}}}));
   ASSERT_EQ(run.outcome.kind, ActionOutcome::Kind::kFailed);
   EXPECT_NE(run.outcome.failure_message.find("together"), std::string::npos);
 }
 
 TEST_F(WebDownloadTest, NotFoundIsAnErrorAndIsNotRetried) {
-  ModuleRun run = download(Json::array(
-      {{{"source", url("/files/missing.txt?sig=SECRET456")}, {"destination", work("m").string()}}}));
+  ModuleRun run = download(Json::array({{{"source", url("/files/missing.txt?sig=SECRET456")},
+                                         {"destination", work("m").string()}}}));
   ASSERT_EQ(run.outcome.kind, ActionOutcome::Kind::kFailed);
   EXPECT_NE(run.outcome.failure_message.find("HTTP 404"), std::string::npos)
       << run.outcome.failure_message;
@@ -459,8 +465,8 @@ TEST_F(WebDownloadTest, GivesUpAfterFiveAttempts) {
 
 TEST_F(WebDownloadTest, FollowsRedirects) {
   std::string content = serve("target.txt", "redirected");
-  ModuleRun run = download(Json::array({{{"source", url("/redirect/files/target.txt")},
-                                         {"destination", work("r.txt").string()}}}));
+  ModuleRun run = download(Json::array(
+      {{{"source", url("/redirect/files/target.txt")}, {"destination", work("r.txt").string()}}}));
   ASSERT_EQ(run.outcome.kind, ActionOutcome::Kind::kSuccess) << run.outcome.failure_message;
   EXPECT_EQ(read_text(work("r.txt")), content);
 }
@@ -530,7 +536,8 @@ TEST_F(WebDownloadTest, CancellationStopsTheStep) {
   serve("c.txt", "c");
   ModuleRun run = download(
       Json::array({{{"source", url("/files/c.txt")}, {"destination", work("c").string()}}}),
-      std::nullopt, &cancel);
+      std::nullopt,
+      &cancel);
   ASSERT_EQ(run.outcome.kind, ActionOutcome::Kind::kFailed);
   EXPECT_NE(run.outcome.failure_message.find("cancelled"), std::string::npos);
   EXPECT_EQ(requests("/files/c.txt"), 0);
@@ -543,17 +550,35 @@ TEST_F(WebDownloadTest, CertificatesAreVerifiedUnlessIgnored) {
   }
   fs::path cert = work("cert.pem");
   fs::path key = work("key.pem");
-  Result<os::ProcessResult> made = os::run_process(
-      {{openssl->string(), "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
-        "/CN=127.0.0.1", "-keyout", key.string(), "-out", cert.string()},
-       {},
-       {}});
+  Result<os::ProcessResult> made = os::run_process({{openssl->string(),
+                                                     "req",
+                                                     "-x509",
+                                                     "-newkey",
+                                                     "rsa:2048",
+                                                     "-nodes",
+                                                     "-days",
+                                                     "1",
+                                                     "-subj",
+                                                     "/CN=127.0.0.1",
+                                                     "-keyout",
+                                                     key.string(),
+                                                     "-out",
+                                                     cert.string()},
+                                                    {},
+                                                    {}});
   ASSERT_TRUE(made.ok() && made->exit_code == 0);
   serve("tls.txt", "over tls");
   int port = free_port();
-  Server tls = start_server({"python3", (servers_dir() / "http_fixture.py").string(), "--port",
-                             std::to_string(port), "--root", root().string(), "--tls-cert",
-                             cert.string(), "--tls-key", key.string()},
+  Server tls = start_server({"python3",
+                             (servers_dir() / "http_fixture.py").string(),
+                             "--port",
+                             std::to_string(port),
+                             "--root",
+                             root().string(),
+                             "--tls-cert",
+                             cert.string(),
+                             "--tls-key",
+                             key.string()},
                             port);
   ASSERT_EQ(tls.failure, "");
   std::string source = fmt::format("https://127.0.0.1:{}/files/tls.txt", port);
@@ -564,8 +589,7 @@ TEST_F(WebDownloadTest, CertificatesAreVerifiedUnlessIgnored) {
   ModuleRun relaxed = download(Json::array({{{"source", source},
                                              {"destination", work("relaxed").string()},
                                              {"ignoreCertificateErrors", true}}}));
-  ASSERT_EQ(relaxed.outcome.kind, ActionOutcome::Kind::kSuccess)
-      << relaxed.outcome.failure_message;
+  ASSERT_EQ(relaxed.outcome.kind, ActionOutcome::Kind::kSuccess) << relaxed.outcome.failure_message;
   EXPECT_EQ(read_text(work("relaxed")), "over tls");
 }
 
@@ -623,8 +647,14 @@ class S3Test : public ::testing::Test {
     fs::create_directories(dir_->path() / "data");
     int port = free_port();
     server_ = std::make_unique<Server>(start_server(
-        {binary.string(), "--directory", (dir_->path() / "data").string(), "--port",
-         std::to_string(port), "--address", "127.0.0.1", "--silent"},
+        {binary.string(),
+         "--directory",
+         (dir_->path() / "data").string(),
+         "--port",
+         std::to_string(port),
+         "--address",
+         "127.0.0.1",
+         "--silent"},
         port,
         // s3rver makes continuation tokens with DES, which Node 17+ (OpenSSL 3) only has in its
         // legacy provider; without it every truncated listing fails with InternalError.
@@ -726,8 +756,9 @@ TEST_F(S3Test, DownloadsOneObjectToAFileOrIntoAFolder) {
   fs::create_directories(work("folder"));
   ModuleRun done =
       run(&actions::s3_download,
-          Json::array({{{"source", uri("docs/readme.txt")}, {"destination", work("r.txt").string()}},
-                       {{"source", uri("docs/readme.txt")}, {"destination", work("folder/").string()}}}));
+          Json::array(
+              {{{"source", uri("docs/readme.txt")}, {"destination", work("r.txt").string()}},
+               {{"source", uri("docs/readme.txt")}, {"destination", work("folder/").string()}}}));
   ASSERT_EQ(done.outcome.kind, ActionOutcome::Kind::kSuccess) << done.outcome.failure_message;
   EXPECT_EQ(read_text(work("r.txt")), "read me");
   EXPECT_EQ(read_text(work("folder/readme.txt")), "read me");
@@ -739,8 +770,9 @@ TEST_F(S3Test, DownloadsEveryObjectUnderAPrefix) {
   put("logs/sub/b.txt", "b");
   put("logs/folder/", "");
   put("other/c.txt", "c");
-  ModuleRun done = run(&actions::s3_download,
-                       Json::array({{{"source", uri("logs/*")}, {"destination", work("out").string()}}}));
+  ModuleRun done =
+      run(&actions::s3_download,
+          Json::array({{{"source", uri("logs/*")}, {"destination", work("out").string()}}}));
   ASSERT_EQ(done.outcome.kind, ActionOutcome::Kind::kSuccess) << done.outcome.failure_message;
   EXPECT_EQ(read_text(work("out/a.txt")), "a");
   EXPECT_EQ(read_text(work("out/sub/b.txt")), "b");
@@ -750,9 +782,10 @@ TEST_F(S3Test, DownloadsEveryObjectUnderAPrefix) {
 TEST_F(S3Test, OverwriteFalseRefusesWithAwsMessage) {
   put("x.txt", "new");
   ASSERT_TRUE(write_file(work("x.txt"), "old").ok());
-  ModuleRun done = run(&actions::s3_download, Json::array({{{"source", uri("x.txt")},
-                                                           {"destination", work("x.txt").string()},
-                                                           {"overwrite", false}}}));
+  ModuleRun done = run(&actions::s3_download,
+                       Json::array({{{"source", uri("x.txt")},
+                                     {"destination", work("x.txt").string()},
+                                     {"overwrite", false}}}));
   ASSERT_EQ(done.outcome.kind, ActionOutcome::Kind::kFailed);
   EXPECT_EQ(done.outcome.failure_message,
             "Error: S3Download: File already exists and \"overwrite\" property for "
@@ -762,8 +795,9 @@ TEST_F(S3Test, OverwriteFalseRefusesWithAwsMessage) {
 
 TEST_F(S3Test, TheDestinationsParentMustExist) {
   put("y.txt", "y");
-  ModuleRun done = run(&actions::s3_download,
-                       Json::array({{{"source", uri("y.txt")}, {"destination", work("no/y.txt").string()}}}));
+  ModuleRun done =
+      run(&actions::s3_download,
+          Json::array({{{"source", uri("y.txt")}, {"destination", work("no/y.txt").string()}}}));
   ASSERT_EQ(done.outcome.kind, ActionOutcome::Kind::kFailed);
   EXPECT_NE(done.outcome.failure_message.find("does not exist"), std::string::npos)
       << done.outcome.failure_message;
@@ -788,12 +822,14 @@ TEST_F(S3Test, UploadsATreeWithRecurse) {
   ASSERT_TRUE(write_file(work("src/.hidden"), "h").ok());
   ASSERT_TRUE(write_file(work("src/sub/b.txt"), "b").ok());
   ASSERT_TRUE(write_file(work("src/sub/deeper/c.txt"), "c").ok());
-  ModuleRun done = run(&actions::s3_upload, Json::array({{{"source", work("src").string() + "/*"},
-                                                         {"destination", uri("up")},
-                                                         {"recurse", true}}}));
+  ModuleRun done = run(&actions::s3_upload,
+                       Json::array({{{"source", work("src").string() + "/*"},
+                                     {"destination", uri("up")},
+                                     {"recurse", true}}}));
   ASSERT_EQ(done.outcome.kind, ActionOutcome::Kind::kSuccess) << done.outcome.failure_message;
-  EXPECT_EQ(keys("up/"), (std::vector<std::string>{"up/.hidden", "up/a.txt", "up/sub/b.txt",
-                                                   "up/sub/deeper/c.txt"}));
+  EXPECT_EQ(
+      keys("up/"),
+      (std::vector<std::string>{"up/.hidden", "up/a.txt", "up/sub/b.txt", "up/sub/deeper/c.txt"}));
   Result<uint64_t> back = client().get_object({bucket_, "up/sub/deeper/c.txt"}, work("c"), {});
   ASSERT_TRUE(back.ok()) << back.error().message;
   EXPECT_EQ(read_text(work("c")), "c");
@@ -804,45 +840,49 @@ TEST_F(S3Test, UploadsOnlyTopLevelFilesWithoutRecurse) {
   ASSERT_TRUE(write_file(work("src/a.log"), "a").ok());
   ASSERT_TRUE(write_file(work("src/b.txt"), "b").ok());
   ASSERT_TRUE(write_file(work("src/sub/c.log"), "c").ok());
-  ModuleRun done = run(&actions::s3_upload, Json::array({{{"source", work("src").string() + "/*"},
-                                                         {"destination", uri("flat/")}}}));
+  ModuleRun done =
+      run(&actions::s3_upload,
+          Json::array({{{"source", work("src").string() + "/*"}, {"destination", uri("flat/")}}}));
   ASSERT_EQ(done.outcome.kind, ActionOutcome::Kind::kSuccess) << done.outcome.failure_message;
   EXPECT_EQ(keys("flat/"), (std::vector<std::string>{"flat/a.log", "flat/b.txt"}));
 }
 
 TEST_F(S3Test, UploadsOneFileToAKeyOrUnderAPrefix) {
   ASSERT_TRUE(write_file(work("one.txt"), "1").ok());
-  ModuleRun done =
-      run(&actions::s3_upload,
-          Json::array({{{"source", work("one.txt").string()}, {"destination", uri("exact/name.txt")}},
-                       {{"source", work("one.txt").string()}, {"destination", uri("prefix/")}}}));
+  ModuleRun done = run(
+      &actions::s3_upload,
+      Json::array({{{"source", work("one.txt").string()}, {"destination", uri("exact/name.txt")}},
+                   {{"source", work("one.txt").string()}, {"destination", uri("prefix/")}}}));
   ASSERT_EQ(done.outcome.kind, ActionOutcome::Kind::kSuccess) << done.outcome.failure_message;
   EXPECT_EQ(keys(), (std::vector<std::string>{"exact/name.txt", "prefix/one.txt"}));
 }
 
 TEST_F(S3Test, AFolderSourceNeedsRecurseAndNothingMatchedIsAnError) {
   fs::create_directories(work("dir"));
-  ModuleRun folder = run(&actions::s3_upload,
-                         Json::array({{{"source", work("dir").string()}, {"destination", uri("d/")}}}));
+  ModuleRun folder =
+      run(&actions::s3_upload,
+          Json::array({{{"source", work("dir").string()}, {"destination", uri("d/")}}}));
   ASSERT_EQ(folder.outcome.kind, ActionOutcome::Kind::kFailed);
   EXPECT_NE(folder.outcome.failure_message.find("recurse"), std::string::npos);
-  ModuleRun none =
-      run(&actions::s3_upload,
-          Json::array({{{"source", work("dir").string() + "/*.none"}, {"destination", uri("d/")}}}));
+  ModuleRun none = run(
+      &actions::s3_upload,
+      Json::array({{{"source", work("dir").string() + "/*.none"}, {"destination", uri("d/")}}}));
   ASSERT_EQ(none.outcome.kind, ActionOutcome::Kind::kFailed);
   EXPECT_NE(none.outcome.failure_message.find("no files match"), std::string::npos);
 }
 
 TEST_F(S3Test, ExpectedBucketOwnerMustBeAnAccountId) {
   put("o.txt", "o");
-  ModuleRun bad = run(&actions::s3_download, Json::array({{{"source", uri("o.txt")},
-                                                          {"destination", work("o.txt").string()},
-                                                          {"expectedBucketOwner", "me\r\nX: y"}}}));
+  ModuleRun bad = run(&actions::s3_download,
+                      Json::array({{{"source", uri("o.txt")},
+                                    {"destination", work("o.txt").string()},
+                                    {"expectedBucketOwner", "me\r\nX: y"}}}));
   ASSERT_EQ(bad.outcome.kind, ActionOutcome::Kind::kFailed);
   EXPECT_NE(bad.outcome.failure_message.find("12-digit"), std::string::npos);
-  ModuleRun good = run(&actions::s3_download, Json::array({{{"source", uri("o.txt")},
-                                                           {"destination", work("o.txt").string()},
-                                                           {"expectedBucketOwner", "123456789012"}}}));
+  ModuleRun good = run(&actions::s3_download,
+                       Json::array({{{"source", uri("o.txt")},
+                                     {"destination", work("o.txt").string()},
+                                     {"expectedBucketOwner", "123456789012"}}}));
   EXPECT_EQ(good.outcome.kind, ActionOutcome::Kind::kSuccess) << good.outcome.failure_message;
 }
 

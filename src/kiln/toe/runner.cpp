@@ -3,10 +3,12 @@
 #include <filesystem>
 
 #include "kiln/base/file.hpp"
+#include "kiln/base/log.hpp"
 #include "kiln/base/hash.hpp"
 #include "kiln/base/strings.hpp"
 #include "kiln/document/parser.hpp"
 #include "kiln/toe/document_run.hpp"
+#include "kiln/toe/s3_client.hpp"
 #include "kiln/toe/state.hpp"
 
 namespace kiln::toe {
@@ -90,9 +92,58 @@ int exit_code_for(RunStatus status) {
   return kExitFailed;
 }
 
+namespace {
+
+// Downloads an s3:// document into memory (through a temporary file).
+Result<std::string> fetch_s3_document(const std::string& uri, const EnvLookup& env) {
+  S3Uri object = KILN_TRY(parse_s3_uri(uri));
+  S3Client client(KILN_TRY(load_s3_config(env)));
+  TempDir dir = KILN_TRY(TempDir::create("kiln-toe-doc-"));
+  KILN_TRY(client.get_object(object, dir.path() / "document.yaml", {}));
+  return read_file(dir.path() / "document.yaml");
+}
+
+document::ParseResult parse_source(const DocumentSource& source, const EnvLookup& env) {
+  if (!starts_with(source.path, "s3://")) {
+    return document::parse_document_file(source.path);
+  }
+  Result<std::string> text = fetch_s3_document(source.path, env);
+  if (!text) {
+    document::ParseResult failed;
+    failed.diagnostics.push_back({source.path, {}, text.error().message});
+    return failed;
+  }
+  return document::parse_document(*text, source.path);
+}
+
+// Uploads every file of the log folder to s3://bucket/prefix/<folder name>/.
+Result<std::string> upload_logs(const fs::path& folder,
+                                const RunOptions& options,
+                                const EnvLookup& env) {
+  S3Client client(KILN_TRY(load_s3_config(env)));
+  std::string prefix = options.log_s3_prefix;
+  while (!prefix.empty() && prefix.back() == '/') {
+    prefix.pop_back();
+  }
+  std::string base = (prefix.empty() ? "" : prefix + "/") + folder.filename().string();
+  std::error_code ec;
+  for (const fs::directory_entry& entry : fs::directory_iterator(folder, ec)) {
+    if (!entry.is_regular_file()) {
+      continue;
+    }
+    S3Uri object{options.log_s3_bucket, base + "/" + entry.path().filename().string()};
+    KILN_TRY(client.put_object(object, entry.path(), {}));
+  }
+  if (ec) {
+    return make_error(ErrorCode::kIo, "listing {}: {}", folder.string(), ec.message());
+  }
+  return S3Uri{options.log_s3_bucket, base}.to_string();
+}
+
+}  // namespace
+
 Result<std::vector<document::Document>> load_documents(const std::vector<DocumentSource>& sources,
                                                        const EnvLookup& env) {
-  (void)env;
   std::vector<document::Document> documents;
   std::vector<std::string> problems;
   for (const DocumentSource& source : sources) {
@@ -102,7 +153,7 @@ Result<std::vector<document::Document>> load_documents(const std::vector<Documen
           source.path));
       continue;
     }
-    document::ParseResult parsed = document::parse_document_file(source.path);
+    document::ParseResult parsed = parse_source(source, env);
     for (const document::Diagnostic& d : parsed.diagnostics) {
       problems.push_back(document::format_diagnostic(d));
     }
@@ -232,6 +283,17 @@ Result<RunResult> Runner::run(const RunOptions& options) {
   KILN_TRY(write_file(folder / "detailedoutput.json", detailed_output(run).dump(2) + "\n", 0600));
   KILN_TRY(write_file(folder / "chaining.json", chaining_report(documents).dump(2) + "\n", 0600));
   log.app(fmt::format("execution {} finished: {}", run.execution_id, status_name(run.status)));
+  if (!options.log_s3_bucket.empty()) {
+    // A failed upload never fails the run: the local logs stay, and the summary says where.
+    Result<std::string> url = upload_logs(folder, options, env_);
+    if (url) {
+      run.log_url = *url;
+    } else {
+      log.app("uploading the logs failed: " + url.error().message);
+      KILN_LOG(kWarning, "uploading the logs to s3://{} failed: {}", options.log_s3_bucket,
+               url.error().message);
+    }
+  }
   return run;
 }
 

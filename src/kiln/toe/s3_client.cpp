@@ -24,7 +24,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr size_t kMaxErrorBody = 64 * 1024;
+constexpr size_t kMaxErrorBody = size_t{64} << 10;
 constexpr size_t kMaxListBody = 64u << 20;
 constexpr long kConnectTimeoutMs = 30'000;
 constexpr long kStallSeconds = 60;  // a transfer slower than 1 byte/s for this long fails
@@ -137,12 +137,14 @@ Status open_upload(const HttpRequest& request, Transfer& t) {
 Result<SlistPtr> header_list(const std::vector<std::string>& headers) {
   SlistPtr list;
   for (const std::string& header : headers) {
-    curl_slist* grown = curl_slist_append(list.get(), header.c_str());
-    if (grown == nullptr) {
+    // curl_slist_append returns the list's head: the new node only when the list was empty.
+    curl_slist* head = curl_slist_append(list.get(), header.c_str());
+    if (head == nullptr) {
       return make_error(ErrorCode::kInternal, "out of memory building request headers");
     }
-    list.release();
-    list.reset(grown);
+    if (!list) {
+      list.reset(head);
+    }
   }
   return list;
 }
@@ -269,8 +271,8 @@ Result<HttpResponse> http_perform(const HttpRequest& request,
   set_method(options, request, t);
   set_signing(options, request, scope);
   if (options.result() != CURLE_OK) {
-    return make_error(ErrorCode::kInternal, "configuring libcurl: {}",
-                      curl_easy_strerror(options.result()));
+    return make_error(
+        ErrorCode::kInternal, "configuring libcurl: {}", curl_easy_strerror(options.result()));
   }
   CURLcode rc = curl_easy_perform(easy.get());
   if (rc != CURLE_OK) {
@@ -369,7 +371,7 @@ IniFile parse_ini(std::string_view text) {
     std::string key = to_lower(trim(line.substr(0, eq)));
     std::string value(trim(line.substr(eq + 1)));
     if (indented && !parent.empty()) {
-      (*section)[parent + "." + key] = value;
+      (*section)[fmt::format("{}.{}", parent, key)] = value;
       continue;
     }
     parent = value.empty() ? key : "";
@@ -437,15 +439,19 @@ Result<AwsProfile> load_profile(const EnvLookup& env) {
   }
   AwsProfile profile{named.value_or("default"), {}, {}, {}};
   IniFile config = KILN_TRY(read_ini(aws_file(env, "AWS_CONFIG_FILE", "config")));
-  IniFile credentials = KILN_TRY(read_ini(aws_file(env, "AWS_SHARED_CREDENTIALS_FILE", "credentials")));
+  IniFile credentials =
+      KILN_TRY(read_ini(aws_file(env, "AWS_SHARED_CREDENTIALS_FILE", "credentials")));
   const IniSection* c = find_section(config, "profile " + profile.name);
   if (c == nullptr && profile.name == "default") {
     c = find_section(config, "default");
   }
   const IniSection* k = find_section(credentials, profile.name);
   if (named && c == nullptr && k == nullptr) {
-    return make_error(ErrorCode::kNotFound, "the AWS profile '{}' is in neither {} nor {}",
-                      profile.name, "the config file", "the credentials file");
+    return make_error(ErrorCode::kNotFound,
+                      "the AWS profile '{}' is in neither {} nor {}",
+                      profile.name,
+                      "the config file",
+                      "the credentials file");
   }
   profile.config = c != nullptr ? *c : IniSection{};
   profile.credentials = k != nullptr ? *k : IniSection{};
@@ -474,26 +480,33 @@ Result<std::optional<Keys>> complete_keys(Keys keys, std::string_view source) {
     return std::optional<Keys>();
   }
   if (keys.id.empty() || keys.secret.empty()) {
-    return make_error(ErrorCode::kInvalidArgument, "partial AWS credentials in {}: missing {}",
-                      source, keys.id.empty() ? "the access key id" : "the secret access key");
+    return make_error(ErrorCode::kInvalidArgument,
+                      "partial AWS credentials in {}: missing {}",
+                      source,
+                      keys.id.empty() ? "the access key id" : "the secret access key");
   }
   return std::optional<Keys>(std::move(keys));
 }
 
 Result<std::optional<Keys>> keys_from_section(const IniSection& s, std::string_view source) {
-  return complete_keys(Keys{setting(s, "aws_access_key_id"), setting(s, "aws_secret_access_key"),
+  return complete_keys(Keys{setting(s, "aws_access_key_id"),
+                            setting(s, "aws_secret_access_key"),
                             setting(s, "aws_session_token")},
                        source);
 }
 
 Status refuse_unsupported_provider(const AwsProfile& profile) {
-  for (const char* key : {"role_arn", "credential_process", "sso_session", "sso_start_url",
+  for (const char* key : {"role_arn",
+                          "credential_process",
+                          "sso_session",
+                          "sso_start_url",
                           "web_identity_token_file"}) {
     if (!setting(profile.config, key).empty() || !setting(profile.credentials, key).empty()) {
       return make_error(ErrorCode::kInvalidArgument,
                         "the AWS profile '{}' gets credentials through '{}', which kiln does not "
                         "support; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
-                        profile.name, key);
+                        profile.name,
+                        key);
     }
   }
   return ok_status();
@@ -532,7 +545,8 @@ Result<std::string> load_endpoint(const EnvLookup& env, const AwsProfile& profil
   if (!endpoint.empty() && !starts_with(endpoint, "http://") &&
       !starts_with(endpoint, "https://")) {
     return make_error(ErrorCode::kInvalidArgument,
-                      "the S3 endpoint '{}' must start with http:// or https://", endpoint);
+                      "the S3 endpoint '{}' must start with http:// or https://",
+                      endpoint);
   }
   return endpoint;
 }
@@ -544,9 +558,10 @@ Result<S3Config> load_s3_config(const EnvLookup& env) {
   S3Config config;
   config.endpoint = KILN_TRY(load_endpoint(env, profile));
   std::string region = setting(profile.config, "region");
-  config.region = env_value(env, "AWS_REGION")
-                      .value_or(env_value(env, "AWS_DEFAULT_REGION")
-                                    .value_or(region.empty() ? "us-east-1" : region));
+  config.region =
+      env_value(env, "AWS_REGION")
+          .value_or(
+              env_value(env, "AWS_DEFAULT_REGION").value_or(region.empty() ? "us-east-1" : region));
   Keys keys = KILN_TRY(load_keys(env, profile));
   config.access_key_id = std::move(keys.id);
   config.secret_access_key = std::move(keys.secret);
@@ -686,9 +701,9 @@ Error s3_error(std::string_view operation, const S3Uri& target, const HttpRespon
   if (!message.empty()) {
     detail += fmt::format(": {}", message);
   }
-  return Error{error_code_for_http_status(response.status),
-               fmt::format("{} {}: HTTP {}{}", operation, target.to_string(), response.status,
-                           detail)};
+  return Error{
+      error_code_for_http_status(response.status),
+      fmt::format("{} {}: HTTP {}{}", operation, target.to_string(), response.status, detail)};
 }
 
 struct ListPage {
@@ -727,8 +742,8 @@ std::string list_query(const std::string& prefix, const std::string& token, int 
   if (!token.empty()) {
     query = fmt::format("continuation-token={}&", uri_encode(token, false));
   }
-  return query + fmt::format("list-type=2&max-keys={}&prefix={}", page_size,
-                             uri_encode(prefix, false));
+  return query +
+         fmt::format("list-type=2&max-keys={}&prefix={}", page_size, uri_encode(prefix, false));
 }
 
 const BodySink kDiscardBody = [](std::string_view) { return ok_status(); };
@@ -838,7 +853,8 @@ Result<uint64_t> S3Client::put_object(const S3Uri& object,
     return make_error(ErrorCode::kInvalidArgument,
                       "PutObject {}: {} is larger than 5 GiB, which needs a multipart upload "
                       "(not supported)",
-                      object.to_string(), source.string());
+                      object.to_string(),
+                      source.string());
   }
   HttpRequest put = request("PUT", object, "", options);
   put.upload_file = source;

@@ -42,8 +42,8 @@ struct AwsSigning {
 };
 
 struct HttpRequest {
-  std::string method = "GET";  // GET, HEAD or PUT
-  std::string url;             // may hold secrets in its query: never logged as is
+  std::string method = "GET";        // GET, HEAD or PUT
+  std::string url;                   // may hold secrets in its query: never logged as is
   std::vector<std::string> headers;  // "Name: value"
   bool follow_redirects = false;
   bool verify_tls = true;
@@ -53,19 +53,19 @@ struct HttpRequest {
 };
 
 struct HttpResponse {
-  long status = 0;          // the final status (after redirects when they are followed)
-  uint64_t body_bytes = 0;  // bytes of a 200 response given to the sink
+  long status = 0;              // the final status (after redirects when they are followed)
+  uint64_t body_bytes = 0;      // bytes of a 200 response given to the sink
   int64_t content_length = -1;  // the Content-Length header, -1 when absent
-  std::string error_body;   // the start of the body of any other status, for error messages
+  std::string error_body;       // the start of the body of any other status, for error messages
 };
 
 // Receives the body of a 200 response in chunks. An error stops the transfer and is returned.
 using BodySink = std::function<Status(std::string_view chunk)>;
 
 // Performs one request. Only a 200 response's body reaches `sink`. Failing to get a response is an
-// error: kUnavailable when trying again may help (connection refused, reset, DNS, stalled), kTimeout
-// or kCancelled when `control` stopped it, the sink's own error when the sink failed. Any HTTP
-// status is a response, not an error.
+// error: kUnavailable when trying again may help (connection refused, reset, DNS, stalled),
+// kTimeout or kCancelled when `control` stopped it, the sink's own error when the sink failed. Any
+// HTTP status is a response, not an error.
 Result<HttpResponse> http_perform(const HttpRequest& request,
                                   const BodySink& sink,
                                   const TransferControl& control);
