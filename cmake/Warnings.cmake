@@ -2,7 +2,7 @@
 add_library(kiln_warnings INTERFACE)
 target_compile_options(kiln_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wcast-align -Woverloaded-virtual
-  -Wnull-dereference -Wformat=2 -Wimplicit-fallthrough)
+  -Wformat=2 -Wimplicit-fallthrough)
 if(KILN_WERROR)
   target_compile_options(kiln_warnings INTERFACE -Werror)
 endif()

@@ -56,8 +56,8 @@ void check_diagnostics(const kiln::document::Diagnostics& diagnostics, const std
 void check_loop(const Loop& loop, const std::string& where) {
   switch (loop.kind) {
     case Loop::Kind::kFor: {
-      bool reaches = loop.update_by != 0 && (loop.start == loop.end ||
-                                             (loop.end > loop.start) == (loop.update_by > 0));
+      bool reaches = loop.update_by != 0 &&
+                     (loop.start == loop.end || (loop.end > loop.start) == (loop.update_by > 0));
       if (!reaches) {
         fail("accepted a for loop that never ends", where);
       }

@@ -42,7 +42,8 @@ std::string self_path(const char* argv0) {
   size_t start = 0;
   while (start <= paths.size()) {
     size_t end = paths.find(':', start);
-    std::string dir = paths.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    std::string dir =
+        paths.substr(start, end == std::string::npos ? std::string::npos : end - start);
     std::string candidate = (dir.empty() ? "." : dir) + "/" + argv0;
     if (access(candidate.c_str(), X_OK) == 0 && realpath(candidate.c_str(), buf) != nullptr) {
       return buf;

@@ -1,3 +1,5 @@
 #include "kiln/toe/cli.hpp"
 
-int main(int argc, char** argv) { return kiln::toe::cli_main(argc, argv); }
+int main(int argc, char** argv) {
+  return kiln::toe::cli_main(argc, argv);
+}

@@ -86,8 +86,7 @@ Result<TempDir> TempDir::create(std::string_view prefix, const fs::path& parent)
   return TempDir(fs::path(buf.data()));
 }
 
-TempDir::TempDir(TempDir&& other) noexcept
-    : path_(std::move(other.path_)), keep_(other.keep_) {
+TempDir::TempDir(TempDir&& other) noexcept : path_(std::move(other.path_)), keep_(other.keep_) {
   other.path_.clear();
 }
 
@@ -137,7 +136,9 @@ AtomicFile::~AtomicFile() {
   }
 }
 
-Status AtomicFile::write(std::string_view data) { return write_all(fd_, data, temp_); }
+Status AtomicFile::write(std::string_view data) {
+  return write_all(fd_, data, temp_);
+}
 
 Status AtomicFile::commit() {
   // fsync before rename so the new name never points at unwritten data after a crash.

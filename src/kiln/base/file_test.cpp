@@ -242,8 +242,7 @@ TEST_F(FileTest, AtomicFileInAMissingFolderNamesTheTarget) {
   Result<AtomicFile> file = AtomicFile::open(target);
   ASSERT_FALSE(file.ok());
   EXPECT_EQ(file.error().code, ErrorCode::kNotFound);
-  EXPECT_NE(file.error().message.find(target.string()), std::string::npos)
-      << file.error().message;
+  EXPECT_NE(file.error().message.find(target.string()), std::string::npos) << file.error().message;
 }
 
 TEST_F(FileTest, AtomicFileCommitOverAFolderFailsNamesBothAndKeepsTheFolder) {

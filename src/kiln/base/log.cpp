@@ -31,8 +31,12 @@ std::string_view level_name(Level level) {
 }
 }  // namespace
 
-void set_level(Level level) { g_level.store(static_cast<int>(level), std::memory_order_relaxed); }
-Level level() { return static_cast<Level>(g_level.load(std::memory_order_relaxed)); }
+void set_level(Level level) {
+  g_level.store(static_cast<int>(level), std::memory_order_relaxed);
+}
+Level level() {
+  return static_cast<Level>(g_level.load(std::memory_order_relaxed));
+}
 bool enabled(Level lvl) {
   return static_cast<int>(lvl) >= g_level.load(std::memory_order_relaxed);
 }
@@ -47,8 +51,8 @@ void write(Level lvl, std::string_view message) {
 
 namespace kiln::detail {
 [[noreturn]] void assert_failed(const char* condition, const char* file, int line) {
-  std::fprintf(stderr, "kiln: internal error: assertion `%s` failed at %s:%d\n", condition, file,
-               line);
+  std::fprintf(
+      stderr, "kiln: internal error: assertion `%s` failed at %s:%d\n", condition, file, line);
   std::abort();
 }
 }  // namespace kiln::detail

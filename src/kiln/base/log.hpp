@@ -22,9 +22,9 @@ void write(Level level, std::string_view message);
 
 }  // namespace kiln::log
 
-#define KILN_LOG(lvl, ...)                                           \
-  do {                                                               \
-    if (::kiln::log::enabled(::kiln::log::Level::lvl)) {             \
+#define KILN_LOG(lvl, ...)                                                   \
+  do {                                                                       \
+    if (::kiln::log::enabled(::kiln::log::Level::lvl)) {                     \
       ::kiln::log::write(::kiln::log::Level::lvl, fmt::format(__VA_ARGS__)); \
-    }                                                                \
+    }                                                                        \
   } while (false)

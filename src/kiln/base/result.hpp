@@ -15,7 +15,7 @@ namespace kiln {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : data_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit
+  Result(T value) : data_(std::in_place_index<0>, std::move(value)) {}      // NOLINT: implicit
   Result(Error error) : data_(std::in_place_index<1>, std::move(error)) {}  // NOLINT: implicit
 
   bool ok() const { return data_.index() == 0; }
@@ -60,7 +60,9 @@ class [[nodiscard]] Result<void> {
 
 using Status = Result<void>;
 
-inline Status ok_status() { return Status(); }
+inline Status ok_status() {
+  return Status();
+}
 
 }  // namespace kiln
 
@@ -70,33 +72,33 @@ inline Status ok_status() { return Status(); }
 // Evaluates a Result; on error returns it from the enclosing function, else yields its value.
 // (The temporary's name is unique per use, so KILN_TRY nests without shadowing.)
 #define KILN_TRY(expr) KILN_TRY_IMPL(expr, KILN_TRY_CAT(kiln_try_, __COUNTER__))
-#define KILN_TRY_IMPL(expr, tmp)          \
-  __extension__({                         \
-    auto&& tmp = (expr);                  \
-    if (!tmp.ok()) {                      \
-      return std::move(tmp).error();      \
-    }                                     \
-    std::move(tmp).value();               \
+#define KILN_TRY_IMPL(expr, tmp)     \
+  __extension__({                    \
+    auto&& tmp = (expr);             \
+    if (!tmp.ok()) {                 \
+      return std::move(tmp).error(); \
+    }                                \
+    std::move(tmp).value();          \
   })
 
 // Like KILN_TRY, but puts `context` (a string) before the error's message.
 #define KILN_TRY_CTX(expr, context) \
   KILN_TRY_CTX_IMPL(expr, context, KILN_TRY_CAT(kiln_try_, __COUNTER__))
-#define KILN_TRY_CTX_IMPL(expr, context, tmp)          \
-  __extension__({                                      \
-    auto&& tmp = (expr);                               \
-    if (!tmp.ok()) {                                   \
-      return tmp.error().with_context(context);        \
-    }                                                  \
-    std::move(tmp).value();                            \
+#define KILN_TRY_CTX_IMPL(expr, context, tmp)   \
+  __extension__({                               \
+    auto&& tmp = (expr);                        \
+    if (!tmp.ok()) {                            \
+      return tmp.error().with_context(context); \
+    }                                           \
+    std::move(tmp).value();                     \
   })
 
 // Bugs are not errors: abort with the failed condition.
-#define KILN_ASSERT(cond)                                                                 \
-  do {                                                                                    \
-    if (!(cond)) {                                                                        \
-      ::kiln::detail::assert_failed(#cond, __FILE__, __LINE__);                           \
-    }                                                                                     \
+#define KILN_ASSERT(cond)                                       \
+  do {                                                          \
+    if (!(cond)) {                                              \
+      ::kiln::detail::assert_failed(#cond, __FILE__, __LINE__); \
+    }                                                           \
   } while (false)
 
 namespace kiln::detail {

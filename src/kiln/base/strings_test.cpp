@@ -112,7 +112,7 @@ TEST(ClosestMatchTest, PicksTheNearestCandidate) {
 TEST(ClosestMatchTest, ShortWordsGetAtMostOneEdit) {
   EXPECT_EQ(closest_match("lop", {"loop"}), "loop");
   EXPECT_EQ(closest_match("if", {"of"}), "of");
-  EXPECT_EQ(closest_match("lp", {"loop"}), "");   // two edits
+  EXPECT_EQ(closest_match("lp", {"loop"}), "");    // two edits
   EXPECT_EQ(closest_match("tmie", {"time"}), "");  // a swap is two edits
   EXPECT_EQ(closest_match("abcd", {"wxyz"}), "");
 }

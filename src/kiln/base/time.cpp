@@ -17,7 +17,6 @@ std::tm utc_tm(SystemTime time) {
   return tm;
 }
 
-
 }  // namespace
 
 std::string format_rfc3339_local(SystemTime time) {
@@ -30,15 +29,20 @@ std::string format_rfc3339_local(SystemTime time) {
   }
   char sign = offset < 0 ? '-' : '+';
   long abs_offset = offset < 0 ? -offset : offset;
-  return fmt::format("{}{}{:02}:{:02}", fmt::format("{:%Y-%m-%dT%H:%M:%S}", tm), sign,
-                     abs_offset / 3600, (abs_offset % 3600) / 60);
+  return fmt::format("{}{}{:02}:{:02}",
+                     fmt::format("{:%Y-%m-%dT%H:%M:%S}", tm),
+                     sign,
+                     abs_offset / 3600,
+                     (abs_offset % 3600) / 60);
 }
 
 std::string format_rfc3339_utc(SystemTime time) {
   return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", utc_tm(time));
 }
 
-std::string format_date_utc(SystemTime time) { return fmt::format("{:%Y-%m-%d}", utc_tm(time)); }
+std::string format_date_utc(SystemTime time) {
+  return fmt::format("{:%Y-%m-%d}", utc_tm(time));
+}
 
 std::string format_folder_time_utc(SystemTime time) {
   return fmt::format("{:%Y-%m-%d_%H-%M-%S}", utc_tm(time));
@@ -62,8 +66,22 @@ std::string make_uuid_v4() {
   return fmt::format(
       "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-"
       "{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
-      b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-      b[14], b[15]);
+      b[0],
+      b[1],
+      b[2],
+      b[3],
+      b[4],
+      b[5],
+      b[6],
+      b[7],
+      b[8],
+      b[9],
+      b[10],
+      b[11],
+      b[12],
+      b[13],
+      b[14],
+      b[15]);
 }
 
 }  // namespace kiln

@@ -650,7 +650,7 @@ TEST(ConditionParseTest, UndefinedNodeDoesNotThrow) {
   EXPECT_FALSE(parse_conditional(YAML::Node(), "c.yml", diagnostics).has_value());
   EXPECT_EQ(diagnostics.size(), 2u);
   EXPECT_EQ(format_diagnostic(diagnostics[0]),
-            "c.yml:0:0: a condition must be a map with one operator, not nothing");
+            "c.yml: a condition must be a map with one operator, not nothing");
 }
 
 // ----------------------------------------------------------------------------------------------

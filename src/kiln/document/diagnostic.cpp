@@ -7,6 +7,9 @@
 namespace kiln::document {
 
 std::string format_diagnostic(const Diagnostic& d) {
+  if (d.mark.line <= 0) {
+    return fmt::format("{}: {}", d.path, d.message);  // not about a place in the document
+  }
   return fmt::format("{}:{}:{}: {}", d.path, d.mark.line, d.mark.column, d.message);
 }
 

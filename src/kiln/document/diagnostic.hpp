@@ -19,7 +19,7 @@ struct Diagnostic {
   std::string message;
 };
 
-// "path:line:column: message"
+// "path:line:column: message", or "path: message" when the mark is unknown (an unreadable file).
 std::string format_diagnostic(const Diagnostic& diagnostic);
 
 // format_diagnostic, then the offending source line and a caret under the column (ninja-style),

@@ -3,9 +3,8 @@
 // The typed model of an AWSTOE component document. The parser builds it only from a document
 // that validated cleanly, so the runner can rely on every invariant stated here.
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +19,8 @@ using Json = nlohmann::ordered_json;
 
 inline constexpr int64_t kDefaultTimeoutSeconds = 7200;
 inline constexpr int64_t kInfiniteTimeout = -1;
+// A `for` loop may run at most this many iterations (a guard against runaway ranges).
+inline constexpr uint64_t kMaxLoopIterations = 100000;
 
 enum class OnFailure { kAbort, kContinue, kIgnore };
 std::string_view on_failure_name(OnFailure value);  // "Abort", "Continue", "Ignore"
@@ -52,9 +53,13 @@ struct Loop {
   Mark mark;
 };
 
+// The number of iterations of a `for` loop whose step reaches its end (computed without
+// overflow for any int64 bounds).
+uint64_t iteration_count(const Loop& loop);
+
 struct Step {
   std::string name;
-  std::string action;               // a name find_module() knows
+  std::string action;  // a name find_module() knows
   const ModuleSpec* module = nullptr;
   int64_t timeout_seconds = kDefaultTimeoutSeconds;  // kInfiniteTimeout or > 0
   OnFailure on_failure = OnFailure::kAbort;

@@ -12,7 +12,9 @@ using F = FieldSpec;
 using T = FieldType;
 
 constexpr std::string_view kNoOutputs[] = {""};
-constexpr std::span<const std::string_view> none() { return {kNoOutputs, 0}; }
+constexpr std::span<const std::string_view> none() {
+  return {kNoOutputs, 0};
+}
 
 constexpr std::string_view kStdout[] = {"stdout"};
 constexpr std::string_view kDestination[] = {"destination"};
@@ -54,9 +56,8 @@ constexpr F kCreateSymlink[] = {
     {"path", T::kString, true}, {"target", T::kString, true}, {"force", T::kBool}};
 constexpr F kDeleteFile[] = {{"path", T::kString, true}};
 constexpr F kDeleteFolder[] = {{"path", T::kString, true}, {"force", T::kBool}};
-constexpr F kListFiles[] = {{"path", T::kString, true},
-                            {"fileNamePattern", T::kString},
-                            {"recursive", T::kBool}};
+constexpr F kListFiles[] = {
+    {"path", T::kString, true}, {"fileNamePattern", T::kString}, {"recursive", T::kBool}};
 constexpr F kReadFile[] = {
     {"path", T::kString, true}, {"encoding", T::kString}, {"printFileContent", T::kBool}};
 constexpr F kSetFileEncoding[] = {{"path", T::kString, true}, {"encoding", T::kString}};
@@ -66,8 +67,7 @@ constexpr F kSetFolderOwner[] = {{"path", T::kString, true},
                                  {"owner", T::kString, true},
                                  {"group", T::kString},
                                  {"recursive", T::kBool}};
-constexpr F kSetFilePermissions[] = {
-    {"path", T::kString, true}, {"permissions", T::kString, true}};
+constexpr F kSetFilePermissions[] = {{"path", T::kString, true}, {"permissions", T::kString, true}};
 constexpr F kSetFolderPermissions[] = {
     {"path", T::kString, true}, {"permissions", T::kString, true}, {"recursive", T::kBool}};
 constexpr F kS3Download[] = {{"source", T::kString, true},
@@ -136,19 +136,34 @@ constexpr ModuleSpec kModules[] = {
     {"WebDownload", S::kList, kWebDownload, kDestination},
 };
 
-constexpr std::string_view kEncodings[] = {
-    "utf8",   "utf-8",    "utf16",     "utf-16",   "utf16-le", "utf-16-le", "utf16-be",
-    "utf-16-be", "utf32", "utf-32",    "utf32-le", "utf-32-le", "utf32-be", "utf-32-be"};
+constexpr std::string_view kEncodings[] = {"utf8",
+                                           "utf-8",
+                                           "utf16",
+                                           "utf-16",
+                                           "utf16-le",
+                                           "utf-16-le",
+                                           "utf16-be",
+                                           "utf-16-be",
+                                           "utf32",
+                                           "utf-32",
+                                           "utf32-le",
+                                           "utf-32-le",
+                                           "utf32-be",
+                                           "utf-32-be"};
 
 }  // namespace
 
 const ModuleSpec* find_module(std::string_view name) {
-  auto it = std::lower_bound(std::begin(kModules), std::end(kModules), name,
-                             [](const ModuleSpec& m, std::string_view n) { return m.name < n; });
+  auto it = std::lower_bound(
+      std::begin(kModules), std::end(kModules), name, [](const ModuleSpec& m, std::string_view n) {
+        return m.name < n;
+      });
   return (it != std::end(kModules) && it->name == name) ? &*it : nullptr;
 }
 
-std::span<const ModuleSpec> all_modules() { return kModules; }
+std::span<const ModuleSpec> all_modules() {
+  return kModules;
+}
 
 const FieldSpec* find_field(const ModuleSpec& module, std::string_view name) {
   for (const FieldSpec& f : module.fields) {

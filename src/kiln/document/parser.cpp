@@ -84,6 +84,12 @@ class Parser {
       : diagnostics_(diagnostics) {
     doc_.path = path;
     doc_.text = text;
+    line_starts_.push_back(0);
+    for (size_t i = 0; i < text.size(); ++i) {
+      if (text[i] == '\n') {
+        line_starts_.push_back(i + 1);
+      }
+    }
   }
 
   std::optional<Document> parse() {
@@ -104,11 +110,10 @@ class Parser {
       error(root, fmt::format("cannot read document: {}", e.what()));
     }
     if (!diagnostics_.empty()) {
-      std::stable_sort(diagnostics_.begin(), diagnostics_.end(),
-                       [](const Diagnostic& a, const Diagnostic& b) {
-                         return std::pair(a.mark.line, a.mark.column) <
-                                std::pair(b.mark.line, b.mark.column);
-                       });
+      std::stable_sort(
+          diagnostics_.begin(), diagnostics_.end(), [](const Diagnostic& a, const Diagnostic& b) {
+            return std::pair(a.mark.line, a.mark.column) < std::pair(b.mark.line, b.mark.column);
+          });
       return std::nullopt;
     }
     return std::move(doc_);
@@ -161,7 +166,10 @@ class Parser {
       }
       if (std::find(known.begin(), known.end(), key) == known.end()) {
         std::string hint = closest_match(key, known);
-        error(entry.first, "unknown field '{}' in {}{}", key, what,
+        error(entry.first,
+              "unknown field '{}' in {}{}",
+              key,
+              what,
               hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint));
       }
     }
@@ -189,11 +197,13 @@ class Parser {
 
   void parse_root(const Node& root) {
     if (!root.IsMap()) {
-      error(root, "a component document must be a map with schemaVersion and phases, not {}",
+      error(root,
+            "a component document must be a map with schemaVersion and phases, not {}",
             node_kind(root));
       return;
     }
-    check_map(root, "the document",
+    check_map(root,
+              "the document",
               {"name", "description", "schemaVersion", "parameters", "constants", "phases"});
     doc_.name = scalar(root["name"], "name").value_or("");
     doc_.description = scalar(root["description"], "description").value_or("");
@@ -244,7 +254,8 @@ class Parser {
               name);
       } else if (!variables_.insert(name).second) {
         error(item.begin()->first,
-              "duplicate name '{}': parameters and constants share one namespace", name);
+              "duplicate name '{}': parameters and constants share one namespace",
+              name);
       }
       fn(name, item.begin()->first, body);
     }
@@ -260,44 +271,46 @@ class Parser {
   }
 
   void parse_parameters(const Node& list) {
-    for_each_named(list, "parameters", [&](const std::string& name, const Node& key,
-                                           const Node& body) {
-      Parameter p;
-      p.name = name;
-      p.mark = mark_of(key);
-      if (check_map(body, fmt::format("parameter '{}'", name), {"type", "default", "description"})) {
-        check_type(body, fmt::format("parameter '{}'", name));
-        p.type = "string";
-        if (body["default"]) {
-          p.default_value = scalar(body["default"], "default").value_or("");
-        }
-        p.description = scalar(body["description"], "description").value_or("");
-      }
-      doc_.parameters.push_back(std::move(p));
-    });
+    for_each_named(
+        list, "parameters", [&](const std::string& name, const Node& key, const Node& body) {
+          Parameter p;
+          p.name = name;
+          p.mark = mark_of(key);
+          if (check_map(
+                  body, fmt::format("parameter '{}'", name), {"type", "default", "description"})) {
+            check_type(body, fmt::format("parameter '{}'", name));
+            p.type = "string";
+            if (body["default"]) {
+              p.default_value = scalar(body["default"], "default").value_or("");
+            }
+            p.description = scalar(body["description"], "description").value_or("");
+          }
+          doc_.parameters.push_back(std::move(p));
+        });
   }
 
   void parse_constants(const Node& list) {
-    for_each_named(list, "constants", [&](const std::string& name, const Node& key,
-                                          const Node& body) {
-      Constant c;
-      c.name = name;
-      c.mark = mark_of(key);
-      if (check_map(body, fmt::format("constant '{}'", name), {"type", "value"})) {
-        check_type(body, fmt::format("constant '{}'", name));
-        c.type = "string";
-        if (!body["value"]) {
-          error(body, "constant '{}' is missing its required 'value'", name);
-        }
-        c.value = scalar(body["value"], "value").value_or("");
-      }
-      doc_.constants.push_back(std::move(c));
-    });
+    for_each_named(
+        list, "constants", [&](const std::string& name, const Node& key, const Node& body) {
+          Constant c;
+          c.name = name;
+          c.mark = mark_of(key);
+          if (check_map(body, fmt::format("constant '{}'", name), {"type", "value"})) {
+            check_type(body, fmt::format("constant '{}'", name));
+            c.type = "string";
+            if (!body["value"]) {
+              error(body, "constant '{}' is missing its required 'value'", name);
+            }
+            c.value = scalar(body["value"], "value").value_or("");
+          }
+          doc_.constants.push_back(std::move(c));
+        });
   }
 
   void parse_phases(const Node& list) {
     if (!list.IsSequence() || list.size() == 0) {
-      error(list, "phases must be a non-empty list of phases (- name: build ...), not {}",
+      error(list,
+            "phases must be a non-empty list of phases (- name: build ...), not {}",
             list.IsSequence() ? "an empty list" : node_kind(list));
       return;
     }
@@ -325,7 +338,9 @@ class Parser {
 
   void parse_steps(const Node& list, Phase& phase) {
     if (!list.IsSequence() || list.size() == 0) {
-      error(list, "steps of phase '{}' must be a non-empty list, not {}", phase.name,
+      error(list,
+            "steps of phase '{}' must be a non-empty list, not {}",
+            phase.name,
             list.IsSequence() ? "an empty list" : node_kind(list));
       return;
     }
@@ -351,9 +366,17 @@ class Parser {
 
   bool parse_step(const Node& node, const Phase& phase, Step& step, std::set<std::string>& loops) {
     step.mark = mark_of(node);
-    if (!check_map(node, "a step",
-                   {"name", "action", "timeoutSeconds", "onFailure", "maxAttempts", "if", "loop",
-                    "inputs", "disableLogging"})) {
+    if (!check_map(node,
+                   "a step",
+                   {"name",
+                    "action",
+                    "timeoutSeconds",
+                    "onFailure",
+                    "maxAttempts",
+                    "if",
+                    "loop",
+                    "inputs",
+                    "disableLogging"})) {
       return false;
     }
     step.name = scalar(node["name"], "step name").value_or("");
@@ -362,8 +385,8 @@ class Parser {
       return false;
     }
     if (step.name.find('.') != std::string::npos) {
-      error(node["name"], "step name '{}' must not contain '.' (it would break chaining)",
-            step.name);
+      error(
+          node["name"], "step name '{}' must not contain '.' (it would break chaining)", step.name);
     }
     parse_step_options(node, step);
     if (node["loop"]) {
@@ -396,7 +419,9 @@ class Parser {
       names.push_back(m.name);
     }
     std::string hint = closest_match(name, names);
-    error(at, "unknown action module '{}'{}", name,
+    error(at,
+          "unknown action module '{}'{}",
+          name,
           hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint));
   }
 
@@ -439,11 +464,12 @@ class Parser {
   }
 
   // ExecuteDocument runs with no timeout and one attempt; Reboot has no timeout.
-  void check_module_options(const Node& node, const Step& step) {
+  void check_module_options(const Node& node, Step& step) {
     if (step.action == "ExecuteDocument") {
       if (node["timeoutSeconds"] && step.timeout_seconds != kInfiniteTimeout) {
         error(node["timeoutSeconds"], "ExecuteDocument steps always run with timeoutSeconds -1");
       }
+      step.timeout_seconds = kInfiniteTimeout;  // always, as AWS documents
       if (node["maxAttempts"] && step.max_attempts != 1) {
         error(node["maxAttempts"], "ExecuteDocument steps always run with maxAttempts 1");
       }
@@ -496,8 +522,11 @@ class Parser {
       return true;
     };
     loop.kind = Loop::Kind::kFor;
-    if (!(number("start", loop.start) & number("end", loop.end) &
-          number("updateBy", loop.update_by))) {
+    // Each bound is checked, so that every bad one is reported.
+    bool start_ok = number("start", loop.start);
+    bool end_ok = number("end", loop.end);
+    bool update_by_ok = number("updateBy", loop.update_by);
+    if (!start_ok || !end_ok || !update_by_ok) {
       return false;
     }
     if (loop.update_by == 0) {
@@ -506,8 +535,18 @@ class Parser {
     }
     if ((loop.end > loop.start && loop.update_by < 0) ||
         (loop.end < loop.start && loop.update_by > 0)) {
-      error(node["updateBy"], "updateBy {} never takes the loop from {} to {}: an infinite loop",
-            loop.update_by, loop.start, loop.end);
+      error(node["updateBy"],
+            "updateBy {} never takes the loop from {} to {}: an infinite loop",
+            loop.update_by,
+            loop.start,
+            loop.end);
+      return false;
+    }
+    if (uint64_t count = iteration_count(loop); count > kMaxLoopIterations) {
+      error(node,
+            "this loop has {} iterations; a loop may have at most {}",
+            count,
+            kMaxLoopIterations);
       return false;
     }
     return true;
@@ -576,8 +615,11 @@ class Parser {
         return;
       case InputShape::kList:
         if (!inputs.IsSequence()) {
-          error(inputs, "{} takes a list of inputs ('- {}: ...'), not {}", module.name,
-                module.fields.empty() ? "path" : module.fields[0].name, node_kind(inputs));
+          error(inputs,
+                "{} takes a list of inputs ('- {}: ...'), not {}",
+                module.name,
+                module.fields.empty() ? "path" : module.fields[0].name,
+                node_kind(inputs));
           return;
         }
         step.inputs = Json::array();
@@ -602,8 +644,11 @@ class Parser {
       Node value = node[std::string(field.name)];
       if (!value) {
         if (field.required) {
-          error(node, "{} input{} is missing its required field '{}'", module.name,
-                module.shape == InputShape::kList ? fmt::format(" {}", index) : "", field.name);
+          error(node,
+                "{} input{} is missing its required field '{}'",
+                module.name,
+                module.shape == InputShape::kList ? fmt::format(" {}", index) : "",
+                field.name);
         }
         continue;
       }
@@ -677,7 +722,10 @@ class Parser {
   Json string_list_field(const Node& value, const std::string& what, Step& step) {
     Json out = Json::array();
     if (!value.IsSequence()) {
-      error(value, "{} must be a list of strings, not {}{}", what, node_kind(value),
+      error(value,
+            "{} must be a list of strings, not {}{}",
+            what,
+            node_kind(value),
             quoting_hint(value));
       return out;
     }
@@ -703,7 +751,8 @@ class Parser {
   Json parameter_list_field(const Node& value, Step& step) {
     Json out = Json::array();
     if (!value.IsSequence()) {
-      error(value, "'parameters' must be a list of '- name: ...  value: ...', not {}",
+      error(value,
+            "'parameters' must be a list of '- name: ...  value: ...', not {}",
             node_kind(value));
       return out;
     }
@@ -734,7 +783,8 @@ class Parser {
       error(node["encoding"], "unknown encoding '{}' (utf8, utf16, utf16-BE, utf32, ...)", *enc);
     }
     if (auto perm = literal("permissions"); perm && !is_octal_permissions(*perm)) {
-      error(node["permissions"], "permissions must be octal digits like '0755' or '644', not '{}'",
+      error(node["permissions"],
+            "permissions must be octal digits like '0755' or '644', not '{}'",
             *perm);
     }
     if (module.name == "WebDownload") {
@@ -780,15 +830,11 @@ class Parser {
     if (text.find('\n') != std::string::npos || mark.line <= 0) {
       return mark;
     }
-    size_t start = 0;
-    for (int line = 1; line < mark.line; ++line) {
-      start = doc_.text.find('\n', start);
-      if (start == std::string::npos) {
-        return mark;
-      }
-      ++start;
+    if (static_cast<size_t>(mark.line) > line_starts_.size()) {
+      return mark;
     }
-    size_t at = start + static_cast<size_t>(mark.column - 1);
+    size_t at =
+        line_starts_[static_cast<size_t>(mark.line - 1)] + static_cast<size_t>(mark.column - 1);
     int quote = (at < doc_.text.size() && (doc_.text[at] == '\'' || doc_.text[at] == '"')) ? 1 : 0;
     size_t from = at + static_cast<size_t>(quote) + part.offset;
     if (from > doc_.text.size() || doc_.text.compare(from, part.text.size(), part.text) != 0) {
@@ -812,13 +858,14 @@ class Parser {
         return;
       case K::kContext:
         if (!is_known_context_key(ref.name)) {
-          error_at(mark, fmt::format("unknown context key '{}' in '{{{{ {} }}}}'", ref.name,
-                                     ref.text));
+          error_at(mark,
+                   fmt::format("unknown context key '{}' in '{{{{ {} }}}}'", ref.name, ref.text));
         }
         return;
       case K::kImds:
         if (starts_with(ref.name, "iam/") || starts_with(ref.name, "identity-credentials/")) {
-          error_at(mark, fmt::format("'{{{{ {} }}}}': instance credentials cannot be read", ref.text));
+          error_at(mark,
+                   fmt::format("'{{{{ {} }}}}': instance credentials cannot be read", ref.text));
         }
         return;
       case K::kEnv:
@@ -836,17 +883,21 @@ class Parser {
     }
     std::vector<std::string_view> names(variables_.begin(), variables_.end());
     std::string hint = closest_match(ref.name, names);
-    error_at(mark, fmt::format("'{{{{ {} }}}}' refers to no declared parameter or constant{}",
-                               ref.text,
-                               hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
+    error_at(mark,
+             fmt::format("'{{{{ {} }}}}' refers to no declared parameter or constant{}",
+                         ref.text,
+                         hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
   }
 
   void check_chain(const Reference& ref, Mark mark) {
     auto it = seen_steps_.find(ref.phase + "." + ref.step);
     if (it == seen_steps_.end()) {
-      error_at(mark, fmt::format("'{{{{ {} }}}}' refers to step '{}' of phase '{}', which does "
-                                 "not come before this step in this document",
-                                 ref.text, ref.step, ref.phase));
+      error_at(mark,
+               fmt::format("'{{{{ {} }}}}' refers to step '{}' of phase '{}', which does "
+                           "not come before this step in this document",
+                           ref.text,
+                           ref.step,
+                           ref.phase));
       return;
     }
     const StepInfo& info = it->second;
@@ -859,12 +910,16 @@ class Parser {
     }
     if (info.module->shape != InputShape::kExpression &&
         find_field(*info.module, ref.field) == nullptr) {
-      error_at(mark, fmt::format("'{{{{ {} }}}}': {} has no input '{}'", ref.text,
-                                 info.module->name, ref.field));
+      error_at(mark,
+               fmt::format(
+                   "'{{{{ {} }}}}': {} has no input '{}'", ref.text, info.module->name, ref.field));
     }
     if (ref.index && *ref.index >= info.input_count) {
-      error_at(mark, fmt::format("'{{{{ {} }}}}': step '{}' has only {} input(s)", ref.text,
-                                 ref.step, info.input_count));
+      error_at(mark,
+               fmt::format("'{{{{ {} }}}}': step '{}' has only {} input(s)",
+                           ref.text,
+                           ref.step,
+                           info.input_count));
     }
   }
 
@@ -874,10 +929,13 @@ class Parser {
       return;
     }
     std::vector<std::string> names(module.outputs.begin(), module.outputs.end());
-    error_at(mark, fmt::format("'{{{{ {} }}}}': {} has no output '{}'{}", ref.text, module.name,
-                               ref.field,
-                               names.empty() ? " (it has no outputs)"
-                                             : fmt::format(" (it has: {})", join(names, ", "))));
+    error_at(mark,
+             fmt::format("'{{{{ {} }}}}': {} has no output '{}'{}",
+                         ref.text,
+                         module.name,
+                         ref.field,
+                         names.empty() ? " (it has no outputs)"
+                                       : fmt::format(" (it has: {})", join(names, ", "))));
   }
 
   // Loop references resolve only inside a step with a loop; elsewhere AWSTOE leaves them as
@@ -886,10 +944,12 @@ class Parser {
     if (step == nullptr || !step->loop || ref.name == "loop" || ref.name == step->loop->name) {
       return;
     }
-    error_at(mark, fmt::format("'{{{{ {} }}}}' refers to loop '{}', but this step's loop is {}",
-                               ref.text, ref.name,
-                               step->loop->name.empty() ? std::string("unnamed ('loop')")
-                                                        : "'" + step->loop->name + "'"));
+    error_at(mark,
+             fmt::format("'{{{{ {} }}}}' refers to loop '{}', but this step's loop is {}",
+                         ref.text,
+                         ref.name,
+                         step->loop->name.empty() ? std::string("unnamed ('loop')")
+                                                  : "'" + step->loop->name + "'"));
   }
 
   Diagnostics& diagnostics_;
@@ -897,6 +957,7 @@ class Parser {
   std::set<std::string> variables_;
   std::map<std::string, StepInfo> seen_steps_;
   std::vector<std::pair<Node, Mark>> empty_values_;  // from check_map, for where()
+  std::vector<size_t> line_starts_;  // byte offset where each line of the source begins
 };
 
 }  // namespace

@@ -118,8 +118,8 @@ std::vector<TemplatePart> parse_template(std::string_view text) {
     }
     add_literal(pos, open);
     std::string_view inner = text.substr(open + 2, close - open - 2);
-    parts.push_back(TemplatePart{true, std::string(text.substr(open, close + 2 - open)),
-                                 classify_reference(inner), open});
+    parts.push_back(TemplatePart{
+        true, std::string(text.substr(open, close + 2 - open)), classify_reference(inner), open});
     pos = close + 2;
   }
   add_literal(pos, text.size());
@@ -152,8 +152,7 @@ bool is_valid_variable_name(std::string_view name) {
 }
 
 bool is_known_context_key(std::string_view key) {
-  return std::find(std::begin(kContextKeys), std::end(kContextKeys), key) !=
-         std::end(kContextKeys);
+  return std::find(std::begin(kContextKeys), std::end(kContextKeys), key) != std::end(kContextKeys);
 }
 
 }  // namespace kiln::document

@@ -35,6 +35,17 @@ Result<Pipe> make_pipe() {
   return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
+// The child's stdin: /dev/null, or where a root filesystem has no /dev, the read end of a pipe
+// whose write end is closed (reads return end-of-file just the same).
+Result<UniqueFd> empty_input() {
+  UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (null.valid()) {
+    return null;
+  }
+  Pipe pipe = KILN_TRY(make_pipe());
+  return std::move(pipe.read);
+}
+
 std::vector<char*> c_strings(const std::vector<std::string>& strings) {
   std::vector<char*> out;
   out.reserve(strings.size() + 1);
@@ -63,7 +74,8 @@ std::optional<std::filesystem::path> find_program(std::string_view name,
   std::string paths(path_list);
   if (paths.empty()) {
     const char* env_path = std::getenv("PATH");
-    paths = env_path != nullptr ? env_path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    paths = env_path != nullptr ? env_path
+                                : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   }
   for (const std::string& dir : split(paths, ':')) {
     std::filesystem::path candidate = std::filesystem::path(dir.empty() ? "." : dir) / name;
@@ -86,10 +98,11 @@ Result<ChildProcess> ChildProcess::spawn(const ProcessSpec& spec) {
   }
   Pipe out = KILN_TRY(make_pipe());
   Pipe err = KILN_TRY(make_pipe());
+  UniqueFd in = KILN_TRY(empty_input());
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, in.get(), STDIN_FILENO);
   posix_spawn_file_actions_adddup2(&actions, out.write.get(), STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&actions, err.write.get(), STDERR_FILENO);
   if (!spec.cwd.empty()) {
@@ -107,13 +120,17 @@ Result<ChildProcess> ChildProcess::spawn(const ProcessSpec& spec) {
   sigemptyset(&none);
   posix_spawnattr_setsigdefault(&attr, &all);
   posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(
-      &attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
 
   std::vector<char*> argv = c_strings(spec.argv);
   std::vector<char*> envp = c_strings(spec.env);
   pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, program->c_str(), &actions, &attr, argv.data(),
+  int rc = ::posix_spawn(&pid,
+                         program->c_str(),
+                         &actions,
+                         &attr,
+                         argv.data(),
                          spec.env.empty() ? environ : envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);

@@ -34,8 +34,8 @@ enum class OutputStream { kStdout, kStderr };
 using OutputFn = std::function<void(OutputStream, std::string_view)>;
 
 struct ProcessResult {
-  int exit_code = -1;    // valid when signal == 0
-  int signal = 0;        // the signal that ended the process, or 0
+  int exit_code = -1;  // valid when signal == 0
+  int signal = 0;      // the signal that ended the process, or 0
   bool timed_out = false;
   bool cancelled = false;
   std::string stdout_text;

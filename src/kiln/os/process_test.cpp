@@ -25,7 +25,9 @@ namespace {
 namespace fs = std::filesystem;
 using std::chrono::steady_clock;
 
-ProcessSpec shell(const std::string& script) { return ProcessSpec{{"sh", "-c", script}, {}, {}}; }
+ProcessSpec shell(const std::string& script) {
+  return ProcessSpec{{"sh", "-c", script}, {}, {}};
+}
 
 // A spec whose processes (and everything they start) carry a unique variable in their
 // environment, so the test can find them in /proc afterwards.
@@ -81,7 +83,9 @@ std::vector<pid_t> survivors(const std::string& marker) {
 }
 
 // A deadline far enough away that it only ends a test that would otherwise hang.
-Deadline safety_deadline() { return steady_clock::now() + std::chrono::seconds(20); }
+Deadline safety_deadline() {
+  return steady_clock::now() + std::chrono::seconds(20);
+}
 
 TEST(ProcessTest, ReportsExitCodes) {
   Result<ProcessResult> ok = run_process(shell("exit 0"));
@@ -114,7 +118,8 @@ TEST(ProcessTest, RunsAProgramWithArguments) {
 }
 
 TEST(ProcessTest, CapturesStdoutAndStderrSeparately) {
-  Result<ProcessResult> r = run_process(shell("echo out1; echo err1 >&2; echo out2; echo err2 >&2"));
+  Result<ProcessResult> r =
+      run_process(shell("echo out1; echo err1 >&2; echo out2; echo err2 >&2"));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->stdout_text, "out1\nout2\n");
   EXPECT_EQ(r->stderr_text, "err1\nerr2\n");
@@ -163,8 +168,7 @@ TEST(ProcessTest, UsesTheGivenEnvironmentAndWorkingDirectory) {
   ProcessSpec spec{{"sh", "-c", "echo \"$GREETING\"; pwd"}, {"GREETING=hello there"}, dir->path()};
   Result<ProcessResult> r = run_process(spec);
   ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_EQ(r->stdout_text,
-            "hello there\n" + fs::canonical(dir->path()).string() + "\n");
+  EXPECT_EQ(r->stdout_text, "hello there\n" + fs::canonical(dir->path()).string() + "\n");
 }
 
 TEST(ProcessTest, AMissingProgramIsNotFound) {

@@ -50,7 +50,9 @@ constexpr Binding kBindings[] = {
 }  // namespace
 
 ActionFn find_action(std::string_view module_name) {
-  auto it = std::lower_bound(std::begin(kBindings), std::end(kBindings), module_name,
+  auto it = std::lower_bound(std::begin(kBindings),
+                             std::end(kBindings),
+                             module_name,
                              [](const Binding& b, std::string_view n) { return b.name < n; });
   return (it != std::end(kBindings) && it->name == module_name) ? it->fn : nullptr;
 }

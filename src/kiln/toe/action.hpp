@@ -4,6 +4,7 @@
 // in action.cpp binds each document::ModuleSpec name to its function.
 
 #include <atomic>
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
@@ -27,8 +28,8 @@ struct ActionOutcome {
   // The step's outputs as one object ({"stdout": "..."}); detailedoutput.json writes it as a
   // one-element list, and {{ phase.step.outputs.NAME }} reads its members.
   Json outputs = Json::object();
-  std::optional<int> exit_code;   // for Execute* modules
-  std::string stderr_tail;        // the last lines of error output, for failure reasons
+  std::optional<int> exit_code;  // for Execute* modules
+  std::string stderr_tail;       // the last lines of error output, for failure reasons
 
   static ActionOutcome success(Json outputs = Json::object()) {
     ActionOutcome o;
@@ -90,6 +91,9 @@ struct ActionContext {
   document::StringResolver resolve = {};
   // File-system probes for conditional expressions.
   const document::Probe* probe = nullptr;
+  // A private folder that lives for the whole run (ExecuteBash writes its script there); empty
+  // where none could be made.
+  std::filesystem::path scratch_dir = {};
 };
 
 using ActionFn = ActionOutcome (*)(ActionContext& context);

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
 #include <regex>
 #include <set>
 #include <string>
@@ -15,15 +18,36 @@ namespace kiln::toe {
 namespace {
 
 // The 30 modules of the CDK enum (docs reference, section 1.6).
-const std::set<std::string> kAwsModules = {
-    "AppendFile",         "Assert",           "CopyFile",          "CopyFolder",
-    "CreateFile",         "CreateFolder",     "CreateSymlink",     "DeleteFile",
-    "DeleteFolder",       "ExecuteBash",      "ExecuteBinary",     "ExecuteDocument",
-    "ExecutePowerShell",  "InstallMSI",       "ListFiles",         "MoveFile",
-    "MoveFolder",         "ReadFile",         "Reboot",            "SetFileEncoding",
-    "SetFileOwner",       "SetFolderOwner",   "SetFilePermissions", "SetFolderPermissions",
-    "SetRegistry",        "S3Download",       "S3Upload",          "UninstallMSI",
-    "UpdateOS",           "WebDownload"};
+const std::set<std::string> kAwsModules = {"AppendFile",
+                                           "Assert",
+                                           "CopyFile",
+                                           "CopyFolder",
+                                           "CreateFile",
+                                           "CreateFolder",
+                                           "CreateSymlink",
+                                           "DeleteFile",
+                                           "DeleteFolder",
+                                           "ExecuteBash",
+                                           "ExecuteBinary",
+                                           "ExecuteDocument",
+                                           "ExecutePowerShell",
+                                           "InstallMSI",
+                                           "ListFiles",
+                                           "MoveFile",
+                                           "MoveFolder",
+                                           "ReadFile",
+                                           "Reboot",
+                                           "SetFileEncoding",
+                                           "SetFileOwner",
+                                           "SetFolderOwner",
+                                           "SetFilePermissions",
+                                           "SetFolderPermissions",
+                                           "SetRegistry",
+                                           "S3Download",
+                                           "S3Upload",
+                                           "UninstallMSI",
+                                           "UpdateOS",
+                                           "WebDownload"};
 
 std::set<std::string> document_module_names() {
   std::set<std::string> names;
@@ -48,7 +72,7 @@ TEST(ActionTableTest, TheDocumentModulesAreAwsList) {
 TEST(ActionTableTest, EveryImplementationIsADocumentModule) {
   Result<std::string> source = read_file(std::string(KILN_SOURCE_DIR) + "/src/kiln/toe/action.cpp");
   ASSERT_TRUE(source.ok()) << source.error().message;
-  std::regex binding(R"re(\{"([A-Za-z0-9]+)", actions::[a-z_]+\})re");
+  std::regex binding(R"re(\{"([A-Za-z0-9]+)", actions::[a-z0-9_]+\})re");
   std::set<std::string> bound;
   for (auto it = std::sregex_iterator(source->begin(), source->end(), binding);
        it != std::sregex_iterator();
@@ -78,8 +102,13 @@ TEST(InputStringTest, ReadsStringsAndRendersOtherValues) {
 }
 
 TEST(InputBoolTest, ReadsBooleansAndTheirTextForms) {
-  Json object = {{"t", true},        {"f", false},       {"ts", "true"},  {"fs", "false"},
-                 {"tc", "True"},     {"fc", "FALSE"},    {"null", nullptr}};
+  Json object = {{"t", true},
+                 {"f", false},
+                 {"ts", "true"},
+                 {"fs", "false"},
+                 {"tc", "True"},
+                 {"fc", "FALSE"},
+                 {"null", nullptr}};
   EXPECT_TRUE(input_bool(object, "t", false).value());
   EXPECT_FALSE(input_bool(object, "f", true).value());
   EXPECT_TRUE(input_bool(object, "ts", false).value());
@@ -153,6 +182,35 @@ TEST(InputStringListTest, ReadsListsAndSingleStrings) {
   EXPECT_TRUE(input_string_list(object, "empty").empty());
   EXPECT_TRUE(input_string_list(object, "null").empty());
   EXPECT_TRUE(input_string_list(object, "missing").empty());
+}
+
+class NullOutput final : public StepOutput {
+ public:
+  void process_output(os::OutputStream, std::string_view) override {}
+  void info(std::string_view) override {}
+  void debug(std::string_view) override {}
+};
+
+TEST(InterruptedTest, ReportsCancellationThenAPassedDeadline) {
+  Json inputs = Json::object();
+  document::Step step;
+  step.timeout_seconds = 30;
+  NullOutput output;
+  std::atomic<bool> cancel{false};
+  auto past = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+  auto future = std::chrono::steady_clock::now() + std::chrono::hours(1);
+  ActionContext context{inputs, step, future, &cancel, output, process_env(), nullptr, {}, {}};
+  EXPECT_EQ(interrupted(context), std::nullopt);
+
+  context.deadline = past;
+  EXPECT_EQ(interrupted(context), "step timed out after 30 seconds");
+
+  cancel = true;
+  EXPECT_EQ(interrupted(context), "cancelled");
+
+  ActionContext no_limits{
+      inputs, step, std::nullopt, nullptr, output, process_env(), nullptr, {}, {}};
+  EXPECT_EQ(interrupted(no_limits), std::nullopt);
 }
 
 TEST(ProcessEnvTest, LooksUpTheRealEnvironment) {

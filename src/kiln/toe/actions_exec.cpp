@@ -12,10 +12,13 @@
 // - UpdateOS on apt: `apt-get update` then `apt-get -y upgrade` (everything) or
 //   `apt-get -y install --only-upgrade` (include); excluded packages are held for the upgrade.
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <thread>
 
 #include "kiln/base/file.hpp"
+#include "kiln/base/scope_exit.hpp"
 #include "kiln/base/strings.hpp"
 #include "kiln/toe/actions.hpp"
 #include "kiln/toe/detailed_output.hpp"
@@ -36,19 +39,21 @@ std::string trim_trailing_newlines(std::string text) {
 }
 
 // Runs argv as the step's process; maps exit 194 to a reboot request.
-ActionOutcome run_command(ActionContext& context, const std::vector<std::string>& argv,
+ActionOutcome run_command(ActionContext& context,
+                          const std::vector<std::string>& argv,
                           std::vector<std::string> env = {}) {
   os::ProcessSpec spec{argv, std::move(env), {}};
-  auto result = os::run_process(spec, context.deadline, context.cancel,
-                                [&](os::OutputStream stream, std::string_view chunk) {
-                                  context.output.process_output(stream, chunk);
-                                });
+  auto result = os::run_process(
+      spec, context.deadline, context.cancel, [&](os::OutputStream stream, std::string_view chunk) {
+        context.output.process_output(stream, chunk);
+      });
   if (!result) {
     return ActionOutcome::failure(result.error().message);
   }
   if (result->timed_out) {
-    return ActionOutcome::failure(fmt::format(
-        "step timed out after {} seconds; its processes were killed", context.step.timeout_seconds));
+    return ActionOutcome::failure(
+        fmt::format("step timed out after {} seconds; its processes were killed",
+                    context.step.timeout_seconds));
   }
   if (result->cancelled) {
     return ActionOutcome::failure("cancelled; the step's processes were killed");
@@ -65,10 +70,9 @@ ActionOutcome run_command(ActionContext& context, const std::vector<std::string>
     context.output.info("CmdExecution: exit code 194: reboot requested; the step runs again");
   } else if (result->exit_code != 0) {
     outcome.kind = ActionOutcome::Kind::kFailed;
-    outcome.failure_message =
-        result->signal != 0
-            ? fmt::format("command was killed by signal {}", result->signal)
-            : fmt::format("command exited with code {}", result->exit_code);
+    outcome.failure_message = result->signal != 0
+                                  ? fmt::format("command was killed by signal {}", result->signal)
+                                  : fmt::format("command exited with code {}", result->exit_code);
     if (!outcome.stderr_tail.empty()) {
       outcome.failure_message += ": " + outcome.stderr_tail;
     }
@@ -117,15 +121,16 @@ document::Condition resolved_copy(const document::Condition& c,
 ActionOutcome execute_bash(ActionContext& context) {
   std::string script = join(input_string_list(context.inputs, "commands"), "\n") + "\n";
   std::string shell = shell_for(context);
-  Result<TempDir> dir = TempDir::create("kiln-toe-step-");
-  if (!dir) {
+  if (context.scratch_dir.empty()) {
     // No writable temporary folder: pass the script inline (fine below the 128 KiB arg limit).
     return run_command(context, {shell, "-c", script});
   }
-  std::filesystem::path file = dir->path() / "input.sh";
+  // Steps run one at a time (a nested document's steps too), so one script file is enough.
+  std::filesystem::path file = context.scratch_dir / "input.sh";
   if (Status written = write_file(file, script, 0700); !written) {
     return ActionOutcome::failure(written.error().message);
   }
+  KILN_DEFER(::unlink(file.c_str()));
   return run_command(context, {shell, file.string()});
 }
 
@@ -182,9 +187,9 @@ ActionOutcome assert_expression(ActionContext& context) {
   if (document::evaluate(*context.step.assertion, context.resolve, *context.probe)) {
     return ActionOutcome::success();
   }
-  return ActionOutcome::failure(fmt::format(
-      "assertion is false: {}",
-      document::describe(resolved_copy(*context.step.assertion, context.resolve))));
+  return ActionOutcome::failure(
+      fmt::format("assertion is false: {}",
+                  document::describe(resolved_copy(*context.step.assertion, context.resolve))));
 }
 
 ActionOutcome reboot(ActionContext& context) {
@@ -242,12 +247,18 @@ ActionOutcome update_with_apt(ActionContext& context,
       return out;
     }
   }
-  std::vector<std::string> opts{"apt-get", "-y", "-o", "Dpkg::Options::=--force-confdef", "-o",
+  std::vector<std::string> opts{"apt-get",
+                                "-y",
+                                "-o",
+                                "Dpkg::Options::=--force-confdef",
+                                "-o",
                                 "Dpkg::Options::=--force-confold"};
-  out = include.empty() ? run_command(context, with(opts, {"upgrade"}), env)
-                        : run_command(context, with(with(opts, {"install", "--only-upgrade"}),
-                                                    subtract(include, exclude)),
-                                      env);
+  out =
+      include.empty()
+          ? run_command(context, with(opts, {"upgrade"}), env)
+          : run_command(context,
+                        with(with(opts, {"install", "--only-upgrade"}), subtract(include, exclude)),
+                        env);
   if (!exclude.empty() && include.empty()) {
     run_command(context, with({"apt-mark", "unhold"}, exclude), env);
   }

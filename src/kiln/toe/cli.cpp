@@ -1,9 +1,9 @@
 #include "kiln/toe/cli.hpp"
 
-#include <CLI/CLI.hpp>
 #include <signal.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <atomic>
 #include <cstdio>
 #include <iostream>
@@ -39,8 +39,7 @@ void install_signal_handlers() {
 }
 
 void print_error(std::string_view message) {
-  std::fprintf(stderr, "kiln-toe: error: %.*s\n", static_cast<int>(message.size()),
-               message.data());
+  std::fprintf(stderr, "kiln-toe: error: %.*s\n", static_cast<int>(message.size()), message.data());
 }
 
 int validate(const std::vector<std::string>& paths) {
@@ -85,7 +84,7 @@ int run(const RunFlags& flags) {
     print_error(result.error().message);
     return kExitUsage;
   }
-  std::cout << summary(*result).dump(2) << '\n';
+  std::cout << json_text(summary(*result), 2) << '\n';
   if (result->status == RunStatus::kRebootRequested) {
     std::fprintf(stderr,
                  "kiln-toe: a step asked for a reboot; after it, run the same command again to "
@@ -101,7 +100,8 @@ void add_run_flags(CLI::App& cmd, RunFlags& flags) {
   cmd.add_option("--parameters", flags.parameters, "Parameters: name1=value1,name2=value2");
   cmd.add_option("-i,--execution-id", flags.execution_id, "Execution id (default: a new UUID)");
   cmd.add_option("-l,--log-directory", flags.log_directory, "Where the TOE_ log folder goes");
-  cmd.add_option("-s,--state-directory", flags.state_directory,
+  cmd.add_option("-s,--state-directory",
+                 flags.state_directory,
                  "Where reboot state is kept (default: <log-directory>/.kiln-toe-state)");
   cmd.add_option("-b,--log-s3-bucket-name", flags.log_s3_bucket, "Upload the logs to this bucket");
   cmd.add_option("-k,--log-s3-key-prefix", flags.log_s3_prefix, "Key prefix for uploaded logs");
@@ -109,10 +109,14 @@ void add_run_flags(CLI::App& cmd, RunFlags& flags) {
 }
 
 void add_ignored_flags(CLI::App& cmd, RunFlags& flags) {
-  for (const char* name : {"--cw-log-group", "--cw-log-stream", "--cw-log-region",
-                           "--log-s3-bucket-owner", "--document-s3-bucket-owner"}) {
+  for (const char* name : {"--cw-log-group",
+                           "--cw-log-stream",
+                           "--cw-log-region",
+                           "--log-s3-bucket-owner",
+                           "--document-s3-bucket-owner"}) {
     cmd.add_option_function<std::string>(
-           name, [&flags, name](const std::string&) { flags.ignored.push_back(name); },
+           name,
+           [&flags, name](const std::string&) { flags.ignored.push_back(name); },
            "Accepted for awstoe compatibility; not used")
         ->group("awstoe compatibility");
   }
@@ -145,8 +149,8 @@ int cli_main(int argc, char** argv) {
   std::string os_platforms;
   validate_cmd->add_option("--os-platforms", os_platforms, "Accepted for awstoe compatibility");
   std::string bucket_owner;
-  validate_cmd->add_option("--document-s3-bucket-owner", bucket_owner,
-                           "Accepted for awstoe compatibility");
+  validate_cmd->add_option(
+      "--document-s3-bucket-owner", bucket_owner, "Accepted for awstoe compatibility");
 
   try {
     app.parse(argc, argv);

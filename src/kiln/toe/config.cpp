@@ -1,5 +1,7 @@
 #include "kiln/toe/config.hpp"
 
+#include <algorithm>
+
 #include "kiln/base/file.hpp"
 #include "kiln/base/strings.hpp"
 
@@ -15,7 +17,8 @@ Result<ParameterList> parameters_from_json(const Json& list, const std::string& 
     if (!item.is_object() || !item.contains("name") || !item["name"].is_string() ||
         !item.contains("value")) {
       return make_error(ErrorCode::kInvalidArgument,
-                        "{}: each parameter needs a string 'name' and a 'value'", where);
+                        "{}: each parameter needs a string 'name' and a 'value'",
+                        where);
     }
     const Json& value = item["value"];
     std::string text;
@@ -24,8 +27,10 @@ Result<ParameterList> parameters_from_json(const Json& list, const std::string& 
     } else if (value.is_array() && value.size() == 1 && value[0].is_string()) {
       text = value[0].get<std::string>();  // the recipe form: value: ["x"]
     } else {
-      return make_error(ErrorCode::kInvalidArgument, "{}: parameter '{}' must have a string value",
-                        where, item["name"].get<std::string>());
+      return make_error(ErrorCode::kInvalidArgument,
+                        "{}: parameter '{}' must have a string value",
+                        where,
+                        item["name"].get<std::string>());
     }
     out.emplace_back(item["name"].get<std::string>(), text);
   }
@@ -54,7 +59,10 @@ Status check_keys(const Json& root, const std::string& path) {
   for (auto it = root.begin(); it != root.end(); ++it) {
     if (std::find(known.begin(), known.end(), it.key()) == known.end()) {
       std::string hint = closest_match(it.key(), known);
-      return make_error(ErrorCode::kInvalidArgument, "{}: unknown key '{}'{}", path, it.key(),
+      return make_error(ErrorCode::kInvalidArgument,
+                        "{}: unknown key '{}'{}",
+                        path,
+                        it.key(),
                         hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint));
     }
   }
@@ -80,15 +88,27 @@ Status read_documents(const Json& root, const std::string& path, RunOptions& opt
   }
   for (const Json& d : root["documents"]) {
     if (!d.is_object() || !d.contains("path") || !d["path"].is_string()) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        "{}: each document needs a string 'path'", path);
+      return make_error(
+          ErrorCode::kInvalidArgument, "{}: each document needs a string 'path'", path);
     }
     DocumentSource source{d["path"].get<std::string>(), {}};
     if (d.contains("parameters")) {
-      source.parameters = KILN_TRY(
-          parameters_from_json(d["parameters"], path + ": parameters of " + source.path));
+      source.parameters =
+          KILN_TRY(parameters_from_json(d["parameters"], path + ": parameters of " + source.path));
     }
     options.documents.push_back(std::move(source));
+  }
+  return ok_status();
+}
+
+// The execution id names the log folder: it must be one plain folder-name part.
+Status check_execution_id(const std::string& id) {
+  bool bad = id == "." || id == ".." || id.size() > 200 ||
+             id.find_first_of(std::string_view("/\0", 2)) != std::string::npos;
+  if (bad) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "execution id '{}' must be a plain name (no '/', not '.' or '..')",
+                      id);
   }
   return ok_status();
 }
@@ -100,12 +120,11 @@ Result<ParameterList> parse_parameter_list(const std::string& text) {
   for (const std::string& item : parse_comma_list(text)) {
     size_t eq = item.find('=');
     if (eq == std::string::npos || eq == 0) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        "--parameters: '{}' is not name=value", item);
+      return make_error(ErrorCode::kInvalidArgument, "--parameters: '{}' is not name=value", item);
     }
     if (eq + 1 == item.size()) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        "--parameters: '{}' has an empty value", item.substr(0, eq));
+      return make_error(
+          ErrorCode::kInvalidArgument, "--parameters: '{}' has an empty value", item.substr(0, eq));
     }
     out.emplace_back(item.substr(0, eq), item.substr(eq + 1));
   }
@@ -138,10 +157,16 @@ Result<RunOptions> load_run_config(const std::string& json_text, const std::stri
     const Json& phases = root["phases"];
     if (phases.is_string()) {
       options.phases = parse_comma_list(phases.get<std::string>());
-    } else if (phases.is_array()) {
+    } else if (phases.is_array() && std::all_of(phases.begin(), phases.end(), [](const Json& p) {
+                 return p.is_string();
+               })) {
       for (const Json& p : phases) {
-        options.phases.push_back(p.is_string() ? p.get<std::string>() : p.dump());
+        options.phases.push_back(p.get<std::string>());
       }
+    } else {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "{}: 'phases' must be a string (\"build,validate\") or a list of strings",
+                        path);
     }
   }
   std::string id = KILN_TRY(string_key(root, "executionId", path));
@@ -153,6 +178,9 @@ Result<RunOptions> load_run_config(const std::string& json_text, const std::stri
   options.state_directory = KILN_TRY(string_key(root, "stateDirectory", path));
   options.log_s3_bucket = KILN_TRY(string_key(root, "logS3BucketName", path));
   options.log_s3_prefix = KILN_TRY(string_key(root, "logS3KeyPrefix", path));
+  if (root.contains("trace") && !root["trace"].is_boolean()) {
+    return make_error(ErrorCode::kInvalidArgument, "{}: 'trace' must be true or false", path);
+  }
   options.trace = root.value("trace", false);
   for (const char* key : {"cwLogGroup", "cwLogStream", "cwLogRegion", "cwIgnoreFailures"}) {
     if (root.contains(key)) {
@@ -170,11 +198,13 @@ Result<RunOptions> resolve_run_options(const RunFlags& flags) {
     options = KILN_TRY(load_run_config(text, *flags.config));
     if (flags.documents && !options.documents.empty()) {
       return make_error(ErrorCode::kInvalidArgument,
-                        "documents are given both by --documents and in {}", *flags.config);
+                        "documents are given both by --documents and in {}",
+                        *flags.config);
     }
     if (flags.parameters && !options.parameters.empty()) {
       return make_error(ErrorCode::kInvalidArgument,
-                        "parameters are given both by --parameters and in {}", *flags.config);
+                        "parameters are given both by --parameters and in {}",
+                        *flags.config);
     }
   }
   if (flags.documents) {
@@ -204,6 +234,13 @@ Result<RunOptions> resolve_run_options(const RunFlags& flags) {
   if (options.documents.empty()) {
     return make_error(ErrorCode::kInvalidArgument,
                       "no documents to run: pass --documents a.yaml,b.yaml or --config FILE");
+  }
+  KILN_TRY(check_execution_id(options.execution_id));
+  // Absolute, so logUrl and a saved state mean the same place from any working directory.
+  std::error_code ec;
+  options.log_directory = std::filesystem::absolute(options.log_directory, ec);
+  if (!options.state_directory.empty()) {
+    options.state_directory = std::filesystem::absolute(options.state_directory, ec);
   }
   return options;
 }

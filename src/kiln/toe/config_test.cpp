@@ -190,8 +190,7 @@ TEST(LoadRunConfigTest, AParameterValueMayBeAOneStringList) {
 
 TEST(LoadRunConfigTest, OtherParameterValuesAreErrors) {
   for (const char* value : {R"(["x", "y"])", "[]", "5", "true", "null", "{}", "[1]"}) {
-    std::string json =
-        std::string(R"({"parameters": [{"name": "P", "value": )") + value + "}]}";
+    std::string json = std::string(R"({"parameters": [{"name": "P", "value": )") + value + "}]}";
     Result<RunOptions> options = load_run_config(json, "c.json");
     ASSERT_FALSE(options.ok()) << value;
     EXPECT_EQ(options.error().code, ErrorCode::kInvalidArgument);
@@ -388,8 +387,7 @@ TEST_F(ResolveRunOptionsTest, AMissingConfigFileIsAnErrorNamingIt) {
   Result<RunOptions> options = resolve_run_options(flags);
   ASSERT_FALSE(options.ok());
   EXPECT_EQ(options.error().code, ErrorCode::kNotFound);
-  EXPECT_EQ(options.error().message.rfind("reading --config: ", 0), 0u)
-      << options.error().message;
+  EXPECT_EQ(options.error().message.rfind("reading --config: ", 0), 0u) << options.error().message;
   EXPECT_NE(options.error().message.find(*flags.config), std::string::npos);
 }
 

@@ -15,12 +15,16 @@ constexpr std::pair<RunStatus, std::string_view> kStatusNames[] = {
     {RunStatus::kCancelled, "cancelled"},
 };
 
-std::string time_text(SystemTime t) { return format_rfc3339_local(t); }
+std::string time_text(SystemTime t) {
+  return format_rfc3339_local(t);
+}
 
 int64_t to_millis(SystemTime t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
-SystemTime from_millis(int64_t ms) { return SystemTime(std::chrono::milliseconds(ms)); }
+SystemTime from_millis(int64_t ms) {
+  return SystemTime(std::chrono::milliseconds(ms));
+}
 
 // Replaces every string value with "***", keeping the shape.
 Json redacted(const Json& value) {
@@ -49,8 +53,8 @@ Json step_json(const StepResult& s) {
               {"action", s.action},
               {"startTime", time_text(s.start_time)},
               {"endTime", time_text(s.end_time)},
-              {"inputs", inputs.dump()},
-              {"outputs", outputs.dump()},
+              {"inputs", json_text(inputs)},
+              {"outputs", json_text(outputs)},
               {"loop", s.loop},
               {"detailedOutput", s.detailed_output}};
 }
@@ -84,6 +88,10 @@ Json document_json(const DocumentResult& d) {
 }
 
 }  // namespace
+
+std::string json_text(const Json& value, int indent) {
+  return value.dump(indent, ' ', false, Json::error_handler_t::replace);
+}
 
 std::string_view status_name(RunStatus status) {
   for (const auto& [s, name] : kStatusNames) {
@@ -122,7 +130,9 @@ StepCounts count_steps(const RunResult& run) {
 }
 
 RunStatus combine_statuses(const std::vector<RunStatus>& statuses) {
-  auto has = [&](RunStatus s) { return std::find(statuses.begin(), statuses.end(), s) != statuses.end(); };
+  auto has = [&](RunStatus s) {
+    return std::find(statuses.begin(), statuses.end(), s) != statuses.end();
+  };
   if (has(RunStatus::kCancelled)) {
     return RunStatus::kCancelled;
   }

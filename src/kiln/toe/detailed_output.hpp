@@ -27,6 +27,10 @@ enum class RunStatus {
 };
 
 std::string_view status_name(RunStatus status);
+
+// JSON text of `value`; invalid UTF-8 in strings (a command's output can hold anything) becomes
+// U+FFFD instead of an exception.
+std::string json_text(const Json& value, int indent = -1);
 std::optional<RunStatus> parse_status(std::string_view name);
 
 // Success, skipped, ignored failures and reboots count as not failed.
@@ -42,12 +46,12 @@ struct StepResult {
   int max_attempts = 1;
   SystemTime start_time{};
   SystemTime end_time{};
-  Json inputs = Json::array();      // resolved inputs as a list (an object input is one element)
-  Json outputs = Json::object();    // the outputs object
-  Json loop;                        // null, or {name, iterations, failedIterations}
-  Json detailed_output;             // ExecuteDocument: the nested run's detailed output list
-  bool redact = false;              // disableLogging: values are hidden in the written logs
-  bool executed = false;            // the action ran (not skipped by its condition)
+  Json inputs = Json::array();    // resolved inputs as a list (an object input is one element)
+  Json outputs = Json::object();  // the outputs object
+  Json loop;                      // null, or {name, iterations, failedIterations}
+  Json detailed_output;           // ExecuteDocument: the nested run's detailed output list
+  bool redact = false;            // disableLogging: values are hidden in the written logs
+  bool executed = false;          // the action ran (not skipped by its condition)
   std::optional<int> exit_code;
   std::string stderr_tail;
 };

@@ -19,7 +19,9 @@ Keys keys_of(const Json& object) {
   return keys;
 }
 
-SystemTime at(int64_t ms) { return SystemTime(milliseconds(ms)); }
+SystemTime at(int64_t ms) {
+  return SystemTime(milliseconds(ms));
+}
 
 StepResult make_step(std::string name, RunStatus status) {
   StepResult s;

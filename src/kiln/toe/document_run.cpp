@@ -51,7 +51,7 @@ std::string as_text(const Json& value) {
   if (value.is_null()) {
     return "";
   }
-  return value.is_string() ? value.get<std::string>() : value.dump();
+  return value.is_string() ? value.get<std::string>() : json_text(value);
 }
 
 // Joins the outputs of successful loop iterations: strings with "\n", per output name.
@@ -108,8 +108,8 @@ class ConsoleOutput final : public StepOutput {
 
  private:
   void emit(os::OutputStream stream, std::string_view line) {
-    log_.console(fmt::format("CmdExecution: {}: {}",
-                             stream == os::OutputStream::kStdout ? "Stdout" : "Stderr", line));
+    log_.console(fmt::format(
+        "CmdExecution: {}: {}", stream == os::OutputStream::kStdout ? "Stdout" : "Stderr", line));
   }
   RunLog& log_;
   bool suppressed_;
@@ -142,8 +142,11 @@ Result<std::map<std::string, std::string>> document_variables(const document::Do
   if (!missing.empty()) {
     return make_error(ErrorCode::kInvalidArgument,
                       "{}: parameter{} {} {} required (no default): pass --parameters {}=VALUE",
-                      document.path, missing.size() > 1 ? "s" : "", join(missing, ", "),
-                      missing.size() > 1 ? "are" : "is", missing[0]);
+                      document.path,
+                      missing.size() > 1 ? "s" : "",
+                      join(missing, ", "),
+                      missing.size() > 1 ? "are" : "is",
+                      missing[0]);
   }
   return values;
 }
@@ -187,8 +190,8 @@ DocumentResult DocumentRun::run(const ResumePoint* resume) {
     if (stop || !phase_selected(phase.name)) {
       continue;
     }
-    auto prior = std::find_if(done.begin(), done.end(),
-                              [&](const PhaseResult& p) { return p.name == phase.name; });
+    auto prior = std::find_if(
+        done.begin(), done.end(), [&](const PhaseResult& p) { return p.name == phase.name; });
     bool resuming_here = prior != done.end() && std::next(prior) == done.end();
     if (prior != done.end() && !resuming_here) {
       result.phases.push_back(*prior);  // finished before the reboot
@@ -211,16 +214,19 @@ DocumentResult DocumentRun::run(const ResumePoint* resume) {
   return result;
 }
 
-PhaseResult DocumentRun::run_phase(const document::Phase& phase, PhaseResult result,
-                                   size_t first_step, const ResumePoint* resume, bool& stop) {
+PhaseResult DocumentRun::run_phase(const document::Phase& phase,
+                                   PhaseResult result,
+                                   size_t first_step,
+                                   const ResumePoint* resume,
+                                   bool& stop) {
   if (first_step == 0) {
     result.name = phase.name;
     result.start_time = env_.clock->now();
   }
   current_phase_ = phase.name;
   env_.log->progress(fmt::format("Phase {}", phase.name));
-  env_.log->app(fmt::format("phase {} of {}: {} steps", phase.name, document_.path,
-                            phase.steps.size()));
+  env_.log->app(
+      fmt::format("phase {} of {}: {} steps", phase.name, document_.path, phase.steps.size()));
   bool cancelled = false;
   for (size_t i = first_step; i < phase.steps.size(); ++i) {
     if (env_.cancel != nullptr && env_.cancel->load()) {
@@ -275,11 +281,14 @@ Branch DocumentRun::decide(const document::Step& step, const ResumePoint* resume
     return *resume->condition_branch;  // an `if` is evaluated once, even across a reboot
   }
   bool value = document::evaluate(
-      step.condition->expression, [this](const std::string& s) { return resolve_string(s); },
+      step.condition->expression,
+      [this](const std::string& s) { return resolve_string(s); },
       *env_.probe);
   Branch branch = value ? step.condition->then_branch : step.condition->else_branch;
-  env_.log->app(fmt::format("step {}: condition {} is {}: {}", step.name,
-                            document::describe(step.condition->expression), value,
+  env_.log->app(fmt::format("step {}: condition {} is {}: {}",
+                            step.name,
+                            document::describe(step.condition->expression),
+                            value,
                             branch_name(branch)));
   return branch;
 }
@@ -301,8 +310,8 @@ StepResult DocumentRun::run_step(const document::Step& step, const ResumePoint* 
   if (branch != Branch::kExecute) {
     result.status = branch == Branch::kSkip ? RunStatus::kSkipped : RunStatus::kFailed;
     if (branch == Branch::kAbort) {
-      result.failure_message = fmt::format("condition {} chose Abort",
-                                           document::describe(step.condition->expression));
+      result.failure_message =
+          fmt::format("condition {} chose Abort", document::describe(step.condition->expression));
       abort_ = true;
     }
     result.end_time = env_.clock->now();
@@ -319,10 +328,12 @@ StepResult DocumentRun::run_step(const document::Step& step, const ResumePoint* 
       break;
     }
     if (attempt < step.max_attempts) {
-      env_.log->console(fmt::format("Step {}: attempt {} of {} failed: {}; trying again",
-                                    step.name, attempt, step.max_attempts,
-                                    step.disable_logging ? "(output hidden)"
-                                                         : outcome.failure_message));
+      env_.log->console(
+          fmt::format("Step {}: attempt {} of {} failed: {}; trying again",
+                      step.name,
+                      attempt,
+                      step.max_attempts,
+                      step.disable_logging ? "(output hidden)" : outcome.failure_message));
     }
   }
   result.executed = true;
@@ -359,10 +370,11 @@ StepResult DocumentRun::run_step(const document::Step& step, const ResumePoint* 
       break;
   }
   result.end_time = env_.clock->now();
-  env_.log->progress(fmt::format("Step {}: {}{}", step.name, status_name(result.status),
-                                result.failure_message.empty() || step.disable_logging
-                                    ? ""
-                                    : ": " + result.failure_message));
+  env_.log->progress(fmt::format(
+      "Step {}: {}{}",
+      step.name,
+      status_name(result.status),
+      result.failure_message.empty() || step.disable_logging ? "" : ": " + result.failure_message));
   return result;
 }
 
@@ -374,7 +386,8 @@ ActionOutcome DocumentRun::run_attempt(const document::Step& step, StepResult& r
   return step.loop ? run_loop(step, deadline, result) : run_once(step, deadline, result);
 }
 
-ActionOutcome DocumentRun::run_once(const document::Step& step, const os::Deadline& deadline,
+ActionOutcome DocumentRun::run_once(const document::Step& step,
+                                    const os::Deadline& deadline,
                                     StepResult& result) {
   resolve_errors_.clear();
   Json inputs = resolve_json(step.inputs);
@@ -397,7 +410,8 @@ ActionOutcome DocumentRun::run_once(const document::Step& step, const os::Deadli
                         this,
                         dir.empty() ? "." : dir.string(),
                         [this](const std::string& s) { return resolve_string(s); },
-                        env_.probe};
+                        env_.probe,
+                        env_.scratch_dir};
   ActionOutcome outcome = fn(context);
   if (step.action == "ExecuteDocument" && outcome.outputs.contains("detailedOutput")) {
     result.detailed_output = outcome.outputs["detailedOutput"];
@@ -411,9 +425,10 @@ Result<std::vector<DocumentRun::LoopState>> DocumentRun::iterations(const docume
   std::string name = loop.name;
   switch (loop.kind) {
     case document::Loop::Kind::kFor:
-      for (int64_t v = loop.start, i = 0;
-           loop.update_by > 0 ? v <= loop.end : v >= loop.end; v += loop.update_by, ++i) {
-        out.push_back({name, i, std::to_string(v)});
+      // start + i * updateBy stays between start and end, so it never overflows.
+      for (uint64_t i = 0, n = document::iteration_count(loop); i < n; ++i) {
+        int64_t value = loop.start + static_cast<int64_t>(i) * loop.update_by;
+        out.push_back({name, static_cast<int64_t>(i), std::to_string(value)});
       }
       break;
     case document::Loop::Kind::kForEachList:
@@ -432,7 +447,8 @@ Result<std::vector<DocumentRun::LoopState>> DocumentRun::iterations(const docume
   return out;
 }
 
-ActionOutcome DocumentRun::run_loop(const document::Step& step, const os::Deadline& deadline,
+ActionOutcome DocumentRun::run_loop(const document::Step& step,
+                                    const os::Deadline& deadline,
                                     StepResult& result) {
   Result<std::vector<LoopState>> items = iterations(*step.loop);
   if (!items) {
@@ -463,9 +479,8 @@ ActionOutcome DocumentRun::run_loop(const document::Step& step, const os::Deadli
     }
   }
   loop_.reset();
-  result.loop = Json{{"name", step.loop->name},
-                     {"iterations", items->size()},
-                     {"failedIterations", failed_json}};
+  result.loop = Json{
+      {"name", step.loop->name}, {"iterations", items->size()}, {"failedIterations", failed_json}};
   if (!failed.empty()) {
     ActionOutcome out = ActionOutcome::failure(fmt::format(
         "loop iterations {} failed; last failure: {}", join(failed, ", "), last_failure));
@@ -573,8 +588,8 @@ std::optional<std::string> DocumentRun::context_value(const std::string& key) {
 }
 
 std::string DocumentRun::resolve_string(const std::string& text) {
-  return document::render_template(
-      text, [this](const Reference& ref) { return resolve_reference(ref); });
+  return document::render_template(text,
+                                   [this](const Reference& ref) { return resolve_reference(ref); });
 }
 
 Json DocumentRun::resolve_json(const Json& value) {
@@ -596,7 +611,8 @@ Result<RunResult> DocumentRun::run_document(const std::string& path,
                                             const ParameterList& parameters) {
   if (depth_ >= kMaxDocumentNesting) {
     return make_error(ErrorCode::kInvalidArgument,
-                      "ExecuteDocument nesting is limited to {} levels", kMaxDocumentNesting);
+                      "ExecuteDocument nesting is limited to {} levels",
+                      kMaxDocumentNesting);
   }
   std::filesystem::path full = path;
   if (full.is_relative()) {
@@ -605,8 +621,10 @@ Result<RunResult> DocumentRun::run_document(const std::string& path,
   std::error_code ec;
   std::string canonical = std::filesystem::weakly_canonical(full, ec).string();
   if (std::find(stack_.begin(), stack_.end(), canonical) != stack_.end()) {
-    return make_error(ErrorCode::kInvalidArgument, "ExecuteDocument cycle: {} -> {}",
-                      join(stack_, " -> "), canonical);
+    return make_error(ErrorCode::kInvalidArgument,
+                      "ExecuteDocument cycle: {} -> {}",
+                      join(stack_, " -> "),
+                      canonical);
   }
   document::ParseResult parsed = document::parse_document_file(full.string());
   if (!parsed.document) {
@@ -614,14 +632,14 @@ Result<RunResult> DocumentRun::run_document(const std::string& path,
     for (const auto& d : parsed.diagnostics) {
       lines.push_back(document::format_diagnostic(d));
     }
-    return make_error(ErrorCode::kInvalidArgument, "invalid document {}: {}", full.string(),
-                      join(lines, "; "));
+    return make_error(
+        ErrorCode::kInvalidArgument, "invalid document {}: {}", full.string(), join(lines, "; "));
   }
   auto variables = KILN_TRY(document_variables(*parsed.document, parameters));
   std::vector<std::string> stack = stack_;
   stack.push_back(canonical);
-  DocumentRun nested(*parsed.document, std::move(variables), phases, env_, depth_ + 1,
-                     std::move(stack));
+  DocumentRun nested(
+      *parsed.document, std::move(variables), phases, env_, depth_ + 1, std::move(stack));
   RunResult run;
   run.execution_id = env_.execution_id;
   run.log_url = env_.log->folder().string();
@@ -629,8 +647,8 @@ Result<RunResult> DocumentRun::run_document(const std::string& path,
   run.documents.push_back(nested.run());
   run.status = run.documents.back().status;
   if (is_failure(run.status)) {
-    run.failure_message = fmt::format("Document {} failed! {}", full.string(),
-                                      run.documents.back().failure_message);
+    run.failure_message =
+        fmt::format("Document {} failed! {}", full.string(), run.documents.back().failure_message);
   }
   run.end_time = env_.clock->now();
   return run;

@@ -34,6 +34,7 @@ struct RunEnvironment {
   const std::atomic<bool>* cancel = nullptr;
   RunLog* log = nullptr;
   std::string execution_id;
+  std::filesystem::path scratch_dir;  // private, removed after the run
 };
 
 // Where to pick up a document after a reboot: the results so far (the last phase's steps are
@@ -78,14 +79,19 @@ class DocumentRun final : public NestedRunner {
   };
 
   bool phase_selected(const std::string& name) const;
-  PhaseResult run_phase(const document::Phase& phase, PhaseResult result, size_t first_step,
-                        const ResumePoint* resume, bool& stop);
+  PhaseResult run_phase(const document::Phase& phase,
+                        PhaseResult result,
+                        size_t first_step,
+                        const ResumePoint* resume,
+                        bool& stop);
   StepResult run_step(const document::Step& step, const ResumePoint* resume);
   document::Branch decide(const document::Step& step, const ResumePoint* resume);
   ActionOutcome run_attempt(const document::Step& step, StepResult& result);
-  ActionOutcome run_once(const document::Step& step, const os::Deadline& deadline,
+  ActionOutcome run_once(const document::Step& step,
+                         const os::Deadline& deadline,
                          StepResult& result);
-  ActionOutcome run_loop(const document::Step& step, const os::Deadline& deadline,
+  ActionOutcome run_loop(const document::Step& step,
+                         const os::Deadline& deadline,
                          StepResult& result);
   Result<std::vector<LoopState>> iterations(const document::Loop& loop);
 

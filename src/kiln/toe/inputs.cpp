@@ -38,8 +38,8 @@ Result<bool> input_bool(const Json& object, std::string_view key, bool fallback)
   if (text == "false" || text == "False" || text == "FALSE") {
     return false;
   }
-  return make_error(ErrorCode::kInvalidArgument, "input '{}' must be true or false, got '{}'", key,
-                    text);
+  return make_error(
+      ErrorCode::kInvalidArgument, "input '{}' must be true or false, got '{}'", key, text);
 }
 
 Result<int64_t> input_int(const Json& object, std::string_view key, int64_t fallback) {
@@ -54,8 +54,8 @@ Result<int64_t> input_int(const Json& object, std::string_view key, int64_t fall
   int64_t value = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || ptr != text.data() + text.size()) {
-    return make_error(ErrorCode::kInvalidArgument, "input '{}' must be an integer, got '{}'", key,
-                      text);
+    return make_error(
+        ErrorCode::kInvalidArgument, "input '{}' must be an integer, got '{}'", key, text);
   }
   return value;
 }

@@ -37,7 +37,9 @@ class RunLog {
 
  private:
   RunLog(std::filesystem::path folder, UniqueFd app, UniqueFd console, const Clock& clock)
-      : folder_(std::move(folder)), app_(std::move(app)), console_(std::move(console)),
+      : folder_(std::move(folder)),
+        app_(std::move(app)),
+        console_(std::move(console)),
         clock_(&clock) {}
   std::filesystem::path folder_;
   UniqueFd app_;

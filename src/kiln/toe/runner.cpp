@@ -3,8 +3,8 @@
 #include <filesystem>
 
 #include "kiln/base/file.hpp"
-#include "kiln/base/log.hpp"
 #include "kiln/base/hash.hpp"
+#include "kiln/base/log.hpp"
 #include "kiln/base/strings.hpp"
 #include "kiln/document/parser.hpp"
 #include "kiln/toe/document_run.hpp"
@@ -175,10 +175,8 @@ Json chaining_report(const std::vector<document::Document>& documents) {
         std::vector<std::string> chains;
         collect_chains(s.inputs, chains);
         if (!chains.empty()) {
-          out.push_back(Json{{"document", d.path},
-                             {"phase", p.name},
-                             {"step", s.name},
-                             {"expressions", chains}});
+          out.push_back(Json{
+              {"document", d.path}, {"phase", p.name}, {"step", s.name}, {"expressions", chains}});
         }
       }
     }
@@ -199,9 +197,8 @@ Result<RunResult> Runner::run(const RunOptions& options) {
     variables.push_back(
         KILN_TRY(document_variables(documents[i], parameters_for(options, options.documents[i]))));
   }
-  fs::path state_dir = options.state_directory.empty()
-                           ? options.log_directory / ".kiln-toe-state"
-                           : options.state_directory;
+  fs::path state_dir = options.state_directory.empty() ? options.log_directory / ".kiln-toe-state"
+                                                       : options.state_directory;
   std::string print = fingerprint(documents, options);
   std::optional<SavedState> saved = KILN_TRY(load_state(state_dir));
   if (saved && saved->fingerprint != print) {
@@ -209,7 +206,9 @@ Result<RunResult> Runner::run(const RunOptions& options) {
                       "state directory {} holds an interrupted run (execution {}) of other "
                       "documents, phases or parameters: run that again to resume it, or remove "
                       "{}/kiln-toe-state.json to start afresh",
-                      state_dir.string(), saved->run.execution_id, state_dir.string());
+                      state_dir.string(),
+                      saved->run.execution_id,
+                      state_dir.string());
   }
 
   RunResult run;
@@ -219,9 +218,9 @@ Result<RunResult> Runner::run(const RunOptions& options) {
     run.execution_id = options.execution_id.empty() ? make_uuid_v4() : options.execution_id;
     run.start_time = clock_.now();
   }
-  fs::path folder = saved ? fs::path(saved->log_folder)
-                          : options.log_directory /
-                                RunLog::folder_name(run.start_time, run.execution_id);
+  fs::path folder =
+      saved ? fs::path(saved->log_folder)
+            : options.log_directory / RunLog::folder_name(run.start_time, run.execution_id);
   RunLog log = KILN_TRY(RunLog::open(folder, clock_));
   log.set_echo(options.trace ? RunLog::Echo::kAll : options.echo);
   run.log_url = folder.string();
@@ -234,7 +233,16 @@ Result<RunResult> Runner::run(const RunOptions& options) {
     log.app("warning: " + w);
   }
 
-  RunEnvironment environment{&clock_, &probe_, env_, cancel_, &log, run.execution_id};
+  // One private scratch folder for the whole run, not one per step: creating and removing a
+  // folder per step cost more than the step itself (bench/README.md).
+  Result<TempDir> scratch = TempDir::create("kiln-toe-run-");
+  RunEnvironment environment{&clock_,
+                             &probe_,
+                             env_,
+                             cancel_,
+                             &log,
+                             run.execution_id,
+                             scratch ? scratch->path() : fs::path()};
   size_t first = saved && !run.documents.empty() ? run.documents.size() - 1 : 0;
   std::vector<DocumentResult> results(run.documents.begin(),
                                       run.documents.begin() + static_cast<long>(first));
@@ -280,8 +288,10 @@ Result<RunResult> Runner::run(const RunOptions& options) {
   } else {
     KILN_TRY(clear_state(state_dir));
   }
-  KILN_TRY(write_file(folder / "detailedoutput.json", detailed_output(run).dump(2) + "\n", 0600));
-  KILN_TRY(write_file(folder / "chaining.json", chaining_report(documents).dump(2) + "\n", 0600));
+  KILN_TRY(
+      write_file(folder / "detailedoutput.json", json_text(detailed_output(run), 2) + "\n", 0600));
+  KILN_TRY(
+      write_file(folder / "chaining.json", json_text(chaining_report(documents), 2) + "\n", 0600));
   log.app(fmt::format("execution {} finished: {}", run.execution_id, status_name(run.status)));
   if (!options.log_s3_bucket.empty()) {
     // A failed upload never fails the run: the local logs stay, and the summary says where.
@@ -290,7 +300,9 @@ Result<RunResult> Runner::run(const RunOptions& options) {
       run.log_url = *url;
     } else {
       log.app("uploading the logs failed: " + url.error().message);
-      KILN_LOG(kWarning, "uploading the logs to s3://{} failed: {}", options.log_s3_bucket,
+      KILN_LOG(kWarning,
+               "uploading the logs to s3://{} failed: {}",
+               options.log_s3_bucket,
                url.error().message);
     }
   }

@@ -51,13 +51,21 @@ Result<std::optional<SavedState>> load_state(const std::filesystem::path& dir) {
                       file.string());
   }
   SavedState state;
-  state.fingerprint = j.value("fingerprint", "");
-  state.log_folder = j.value("logFolder", "");
-  state.run = run_from_state_json(j.value("run", Json::object()));
-  if (j.contains("conditionBranch") && j["conditionBranch"].is_string()) {
-    state.condition_branch = branch_from(j["conditionBranch"].get<std::string>());
+  // nlohmann::json throws when a field has another type than expected: a damaged file.
+  try {
+    state.fingerprint = j.value("fingerprint", "");
+    state.log_folder = j.value("logFolder", "");
+    state.run = run_from_state_json(j.value("run", Json::object()));
+    if (j.contains("conditionBranch") && j["conditionBranch"].is_string()) {
+      state.condition_branch = branch_from(j["conditionBranch"].get<std::string>());
+    }
+    state.reboot_count = j.value("rebootCount", 0);
+  } catch (const Json::exception& e) {
+    return make_error(ErrorCode::kCorruption,
+                      "{} is damaged ({}); remove it to start afresh",
+                      file.string(),
+                      e.what());
   }
-  state.reboot_count = j.value("rebootCount", 0);
   return std::optional<SavedState>(std::move(state));
 }
 
@@ -65,8 +73,8 @@ Status save_state(const std::filesystem::path& dir, const SavedState& state) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) {
-    return make_error(ErrorCode::kIo, "creating state directory {}: {}", dir.string(),
-                      ec.message());
+    return make_error(
+        ErrorCode::kIo, "creating state directory {}: {}", dir.string(), ec.message());
   }
   Json j{{"version", kStateVersion},
          {"fingerprint", state.fingerprint},
@@ -76,15 +84,14 @@ Status save_state(const std::filesystem::path& dir, const SavedState& state) {
   if (state.condition_branch) {
     j["conditionBranch"] = branch_to(*state.condition_branch);
   }
-  return write_file_atomic(dir / kStateFile, j.dump(2), 0600);
+  return write_file_atomic(dir / kStateFile, json_text(j, 2), 0600);
 }
 
 Status clear_state(const std::filesystem::path& dir) {
   std::error_code ec;
   std::filesystem::remove(dir / kStateFile, ec);
   if (ec) {
-    return make_error(ErrorCode::kIo, "removing {}: {}", (dir / kStateFile).string(),
-                      ec.message());
+    return make_error(ErrorCode::kIo, "removing {}: {}", (dir / kStateFile).string(), ec.message());
   }
   return ok_status();
 }

@@ -18,7 +18,7 @@ struct SavedState {
   std::string log_folder;   // the TOE_ folder the run writes to
   RunResult run;            // results so far; the last document/phase is where to resume
   std::optional<document::Branch> condition_branch;  // the resumed step's `if` outcome
-  int reboot_count = 0;     // reboots the resumed step asked for in a row
+  int reboot_count = 0;                              // reboots the resumed step asked for in a row
 };
 
 // Loads <dir>/kiln-toe-state.json; nullopt when there is none.
