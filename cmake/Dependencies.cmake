@@ -25,6 +25,9 @@ kiln_require_package(fmt libfmt-dev)
 kiln_require_package(CURL libcurl4-openssl-dev)
 kiln_require_package(OpenSSL libssl-dev)
 kiln_require_pkg(RE2 re2 libre2-dev)
+kiln_require_pkg(LIBARCHIVE libarchive libarchive-dev)
+kiln_require_pkg(ZSTD libzstd libzstd-dev)
+kiln_require_package(ZLIB zlib1g-dev)
 find_package(Threads REQUIRED)
 
 # yaml-cpp 0.7 in Debian exports the plain target name.

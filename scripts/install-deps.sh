@@ -8,11 +8,13 @@ packages=(
   build-essential cmake ninja-build pkg-config clang clang-format
   # libraries kiln links (docs/DEPENDENCIES.md says why each is there)
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libfmt-dev libcurl4-openssl-dev
-  libre2-dev libssl-dev
+  libre2-dev libssl-dev libarchive-dev libzstd-dev zlib1g-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev busybox-static python3
-  # tools the runner drives inside instances
-  bash coreutils
+  # tools the runner drives inside instances; instances and images
+  bash coreutils util-linux bubblewrap mmdebstrap
+  # independent OCI tools that check kiln's images in tests
+  skopeo umoci
 )
 
 export DEBIAN_FRONTEND=noninteractive

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <memory>
 
 #include "kiln/base/strings.hpp"
 #include "kiln/base/unique_fd.hpp"
@@ -13,63 +12,89 @@
 namespace kiln {
 namespace {
 
-const EVP_MD* evp(HashAlgorithm algorithm) {
-  switch (algorithm) {
-    case HashAlgorithm::kMd5:
-      return EVP_md5();
-    case HashAlgorithm::kSha1:
-      return EVP_sha1();
-    case HashAlgorithm::kSha256:
-      return EVP_sha256();
-    case HashAlgorithm::kSha512:
-      return EVP_sha512();
+struct AlgorithmInfo {
+  HashAlgorithm algorithm;
+  std::string_view name;  // lower case
+  const EVP_MD* (*evp)();
+  size_t hex_length;
+};
+
+constexpr AlgorithmInfo kAlgorithms[] = {
+    {HashAlgorithm::kMd5, "md5", EVP_md5, 32},
+    {HashAlgorithm::kSha1, "sha1", EVP_sha1, 40},
+    {HashAlgorithm::kSha256, "sha256", EVP_sha256, 64},
+    {HashAlgorithm::kSha512, "sha512", EVP_sha512, 128},
+};
+
+const AlgorithmInfo& info(HashAlgorithm algorithm) {
+  for (const AlgorithmInfo& row : kAlgorithms) {
+    if (row.algorithm == algorithm) {
+      return row;
+    }
   }
-  return EVP_sha256();
+  return kAlgorithms[2];  // not reached: every enumerator has a row
 }
 
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-};
-using MdCtx = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
+Error digest_failed() {
+  return make_error(ErrorCode::kInternal, "computing a digest failed");
+}
 
-std::string finish_hex(EVP_MD_CTX* ctx) {
+}  // namespace
+
+std::optional<HashAlgorithm> parse_hash_algorithm(std::string_view name) {
+  std::string lower = to_lower(name);
+  for (const AlgorithmInfo& row : kAlgorithms) {
+    if (row.name == lower) {
+      return row.algorithm;
+    }
+  }
+  return std::nullopt;
+}
+
+size_t hex_digest_length(HashAlgorithm algorithm) {
+  return info(algorithm).hex_length;
+}
+
+void Hasher::Free::operator()(EVP_MD_CTX* ctx) const {
+  EVP_MD_CTX_free(ctx);
+}
+
+Result<Hasher> Hasher::create(HashAlgorithm algorithm) {
+  std::unique_ptr<EVP_MD_CTX, Free> ctx(EVP_MD_CTX_new());
+  if (ctx == nullptr || EVP_DigestInit_ex(ctx.get(), info(algorithm).evp(), nullptr) != 1) {
+    return digest_failed();
+  }
+  return Hasher(std::move(ctx));
+}
+
+void Hasher::update(std::string_view data) {
+  ok_ = ok_ && EVP_DigestUpdate(ctx_.get(), data.data(), data.size()) == 1;
+}
+
+Result<std::string> Hasher::hex_digest() {
   unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx, digest, &len);
+  unsigned int size = 0;
+  if (!ok_ || EVP_DigestFinal_ex(ctx_.get(), digest, &size) != 1) {
+    return digest_failed();
+  }
+  ok_ = false;  // finished: a second call fails instead of reading a spent context
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
-  out.reserve(len * 2);
-  for (unsigned int i = 0; i < len; ++i) {
+  out.reserve(size * 2);
+  for (unsigned int i = 0; i < size; ++i) {
     out.push_back(kHex[digest[i] >> 4]);
     out.push_back(kHex[digest[i] & 0xf]);
   }
   return out;
 }
 
-}  // namespace
-
-std::optional<HashAlgorithm> parse_hash_algorithm(std::string_view name) {
-  std::string n = to_lower(name);
-  if (n == "md5") {
-    return HashAlgorithm::kMd5;
-  }
-  if (n == "sha1") {
-    return HashAlgorithm::kSha1;
-  }
-  if (n == "sha256") {
-    return HashAlgorithm::kSha256;
-  }
-  if (n == "sha512") {
-    return HashAlgorithm::kSha512;
-  }
-  return std::nullopt;
-}
-
 std::string hash_hex(HashAlgorithm algorithm, std::string_view data) {
-  MdCtx ctx(EVP_MD_CTX_new());
-  EVP_DigestInit_ex(ctx.get(), evp(algorithm), nullptr);
-  EVP_DigestUpdate(ctx.get(), data.data(), data.size());
-  return finish_hex(ctx.get());
+  Result<Hasher> hasher = Hasher::create(algorithm);
+  if (!hasher.ok()) {
+    return "";
+  }
+  hasher->update(data);
+  return hasher->hex_digest().value_or("");
 }
 
 Result<std::string> hash_file_hex(HashAlgorithm algorithm, const std::filesystem::path& path) {
@@ -77,8 +102,7 @@ Result<std::string> hash_file_hex(HashAlgorithm algorithm, const std::filesystem
   if (!fd.valid()) {
     return errno_error(errno, fmt::format("opening {}", path.string()));
   }
-  MdCtx ctx(EVP_MD_CTX_new());
-  EVP_DigestInit_ex(ctx.get(), evp(algorithm), nullptr);
+  Hasher hasher = KILN_TRY(Hasher::create(algorithm));
   char buf[65536];
   for (;;) {
     ssize_t n = ::read(fd.get(), buf, sizeof buf);
@@ -91,9 +115,9 @@ Result<std::string> hash_file_hex(HashAlgorithm algorithm, const std::filesystem
     if (n == 0) {
       break;
     }
-    EVP_DigestUpdate(ctx.get(), buf, static_cast<size_t>(n));
+    hasher.update(std::string_view(buf, static_cast<size_t>(n)));
   }
-  return finish_hex(ctx.get());
+  return hasher.hex_digest();
 }
 
 }  // namespace kiln

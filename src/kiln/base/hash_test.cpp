@@ -87,6 +87,56 @@ TEST_F(HashTest, FileHashOfAMissingFileIsNotFoundAndNamesIt) {
   EXPECT_NE(hex.error().message.find(file.string()), std::string::npos) << hex.error().message;
 }
 
+TEST(HasherTest, StreamingMatchesTheKnownVectors) {
+  for (const Vector& v : kVectors) {
+    Result<Hasher> hasher = Hasher::create(v.algorithm);
+    ASSERT_TRUE(hasher.ok()) << hasher.error().message;
+    hasher->update(v.data);
+    Result<std::string> hex = hasher->hex_digest();
+    ASSERT_TRUE(hex.ok()) << hex.error().message;
+    EXPECT_EQ(*hex, v.hex) << "data '" << v.data << "'";
+  }
+}
+
+TEST(HasherTest, ChunksMakeNoDifference) {
+  std::string text = "the quick brown fox jumps over the lazy dog";
+  Result<Hasher> hasher = Hasher::create(HashAlgorithm::kSha512);
+  ASSERT_TRUE(hasher.ok());
+  for (size_t i = 0; i < text.size(); i += 5) {
+    hasher->update(std::string_view(text).substr(i, 5));
+  }
+  hasher->update("");
+  Result<std::string> hex = hasher->hex_digest();
+  ASSERT_TRUE(hex.ok());
+  EXPECT_EQ(*hex, hash_hex(HashAlgorithm::kSha512, text));
+}
+
+TEST(HasherTest, IsMovable) {
+  Result<Hasher> created = Hasher::create(HashAlgorithm::kSha1);
+  ASSERT_TRUE(created.ok());
+  created->update("a");
+  Hasher moved = std::move(created).value();
+  moved.update("bc");
+  Result<std::string> hex = moved.hex_digest();
+  ASSERT_TRUE(hex.ok());
+  EXPECT_EQ(*hex, "a9993e364706816aba3e25717850c26c9cd0d89d");
+}
+
+TEST(HasherTest, ASecondDigestIsAnError) {
+  Result<Hasher> hasher = Hasher::create(HashAlgorithm::kMd5);
+  ASSERT_TRUE(hasher.ok());
+  ASSERT_TRUE(hasher->hex_digest().ok());
+  Result<std::string> again = hasher->hex_digest();
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, ErrorCode::kInternal);
+}
+
+TEST(HexDigestLengthTest, MatchesTheDigests) {
+  for (const Vector& v : kVectors) {
+    EXPECT_EQ(hex_digest_length(v.algorithm), std::string_view(v.hex).size());
+  }
+}
+
 TEST(ParseHashAlgorithmTest, AcceptsTheFourNamesInAnyCase) {
   EXPECT_EQ(parse_hash_algorithm("MD5"), HashAlgorithm::kMd5);
   EXPECT_EQ(parse_hash_algorithm("md5"), HashAlgorithm::kMd5);

@@ -14,6 +14,7 @@
 
 #include "kiln/base/hash.hpp"
 #include "kiln/base/strings.hpp"
+#include "kiln/document/compare.hpp"
 #include "kiln/os/process.hpp"
 
 // Decisions where AWS documents nothing (each is pinned by a test in condition_test.cpp):
@@ -50,142 +51,6 @@ struct Evaluation {
 };
 
 bool evaluate_node(const Condition& condition, const Evaluation& ev);
-
-std::string fold_ascii(std::string text) {
-  for (char& c : text) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return text;
-}
-
-// <0, 0, >0 as `a` sorts before, with or after `b`, ignoring ASCII case.
-int compare_folded(const std::string& a, const std::string& b) {
-  return fold_ascii(a).compare(fold_ascii(b));
-}
-
-// Decodes one UTF-8 code point from the front of `text`, or nullopt if it is malformed.
-std::optional<char32_t> next_code_point(std::string_view& text) {
-  auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
-  unsigned char lead = byte(0);
-  size_t length = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3 : 4;
-  if ((lead >> 3) > 0x1E || (lead >= 0x80 && lead < 0xC0) || text.size() < length) {
-    return std::nullopt;
-  }
-  static constexpr char32_t kLeadMask[] = {0, 0x7F, 0x1F, 0x0F, 0x07};
-  static constexpr char32_t kMinimum[] = {0, 0, 0x80, 0x800, 0x10000};
-  char32_t cp = lead & kLeadMask[length];
-  for (size_t i = 1; i < length; ++i) {
-    if ((byte(i) & 0xC0) != 0x80) {
-      return std::nullopt;
-    }
-    cp = (cp << 6) | (byte(i) & 0x3F);
-  }
-  if (cp < kMinimum[length] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-    return std::nullopt;
-  }
-  text.remove_prefix(length);
-  return cp;
-}
-
-// Go's unicode.IsSpace.
-bool is_space(char32_t c) {
-  static constexpr std::u32string_view kSpaces =
-      U"\t\n\v\f\r \u0085\u00A0\u1680\u2028\u2029\u202F\u205F\u3000";
-  return (c >= 0x2000 && c <= 0x200A) || kSpaces.find(c) != std::u32string_view::npos;
-}
-
-bool is_whitespace(std::string_view text) {
-  if (text.empty()) {
-    return false;
-  }
-  while (!text.empty()) {
-    std::optional<char32_t> cp = next_code_point(text);
-    if (!cp || !is_space(*cp)) {
-      return false;
-    }
-  }
-  return true;
-}
-
-// A number as AWSTOE accepts it in a string: ^[-+]?([0-9]+[.])?[0-9]+$. Leading zeros of the
-// integer part and trailing zeros of the fraction are dropped, so equal numbers have equal parts.
-struct Decimal {
-  bool negative = false;
-  std::string_view integer;
-  std::string_view fraction;
-};
-
-size_t count_digits(std::string_view text) {
-  size_t n = 0;
-  while (n < text.size() && text[n] >= '0' && text[n] <= '9') {
-    ++n;
-  }
-  return n;
-}
-
-std::optional<Decimal> parse_decimal(std::string_view text) {
-  Decimal d;
-  if (!text.empty() && (text[0] == '-' || text[0] == '+')) {
-    d.negative = text[0] == '-';
-    text.remove_prefix(1);
-  }
-  size_t int_digits = count_digits(text);
-  d.integer = text.substr(0, int_digits);
-  text.remove_prefix(int_digits);
-  if (!text.empty() && text[0] == '.') {
-    text.remove_prefix(1);
-    size_t frac_digits = count_digits(text);
-    d.fraction = text.substr(0, frac_digits);
-    text.remove_prefix(frac_digits);
-    if (d.fraction.empty()) {
-      return std::nullopt;
-    }
-  }
-  if (d.integer.empty() || !text.empty()) {
-    return std::nullopt;
-  }
-  d.integer.remove_prefix(std::min(d.integer.find_first_not_of('0'), d.integer.size()));
-  d.fraction = d.fraction.substr(0, d.fraction.find_last_not_of('0') + 1);
-  if (d.integer.empty() && d.fraction.empty()) {
-    d.negative = false;  // -0 == 0
-  }
-  return d;
-}
-
-int sign_of(int value) {
-  return (value > 0) - (value < 0);
-}
-
-int compare_magnitude(const Decimal& a, const Decimal& b) {
-  if (a.integer.size() != b.integer.size()) {
-    return a.integer.size() < b.integer.size() ? -1 : 1;
-  }
-  if (int c = a.integer.compare(b.integer); c != 0) {
-    return sign_of(c);
-  }
-  return sign_of(a.fraction.compare(b.fraction));
-}
-
-int compare_decimal(const Decimal& a, const Decimal& b) {
-  if (a.negative != b.negative) {
-    return a.negative ? -1 : 1;
-  }
-  int c = compare_magnitude(a, b);
-  return a.negative ? -c : c;
-}
-
-std::optional<bool> parse_bool(const std::string& text) {
-  std::string folded = fold_ascii(text);
-  if (folded == "true" || folded == "t" || folded == "1") {
-    return true;
-  }
-  if (folded == "false" || folded == "f" || folded == "0") {
-    return false;
-  }
-  return std::nullopt;
-}
 
 std::optional<HashAlgorithm> hash_algorithm(ConditionOp op) {
   static constexpr std::pair<ConditionOp, HashAlgorithm> kHashes[] = {
@@ -286,7 +151,7 @@ bool eval_string_compare(const Condition& c, const Evaluation& ev) {
   if (!c.value) {
     return false;
   }
-  int cmp = compare_folded(ev.resolved(*c.value), ev.resolved(c.operand));
+  int cmp = compare_ignoring_ascii_case(ev.resolved(*c.value), ev.resolved(c.operand));
   return holds(info(c.op).relation, cmp);
 }
 
@@ -302,14 +167,10 @@ bool eval_number_compare(const Condition& c, const Evaluation& ev) {
   if (!c.value) {
     return false;
   }
-  std::string baseline_text = ev.resolved(c.operand);
-  std::string value_text = ev.resolved(*c.value);
-  std::optional<Decimal> baseline = parse_decimal(baseline_text);
-  std::optional<Decimal> value = parse_decimal(value_text);
-  if (!baseline || !value) {
-    return false;
-  }
-  return holds(info(c.op).relation, compare_decimal(*value, *baseline));
+  std::string baseline = ev.resolved(c.operand);
+  std::string value = ev.resolved(*c.value);
+  std::optional<int> cmp = compare_numbers(value, baseline);
+  return cmp && holds(info(c.op).relation, *cmp);
 }
 
 bool eval_binary_exists(const Condition& c, const Evaluation& ev) {
@@ -336,8 +197,8 @@ bool eval_boolean_equals(const Condition& c, const Evaluation& ev) {
   if (!c.value) {
     return false;
   }
-  std::optional<bool> baseline = parse_bool(ev.resolved(c.operand));
-  std::optional<bool> value = parse_bool(ev.resolved(*c.value));
+  std::optional<bool> baseline = parse_go_bool(ev.resolved(c.operand));
+  std::optional<bool> value = parse_go_bool(ev.resolved(*c.value));
   return baseline && value && *baseline == *value;
 }
 

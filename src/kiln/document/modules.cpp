@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <array>
 
-#include "kiln/base/strings.hpp"
+#include "kiln/base/text_encoding.hpp"
 
 namespace kiln::document {
 namespace {
@@ -136,21 +136,6 @@ constexpr ModuleSpec kModules[] = {
     {"WebDownload", S::kList, kWebDownload, kDestination},
 };
 
-constexpr std::string_view kEncodings[] = {"utf8",
-                                           "utf-8",
-                                           "utf16",
-                                           "utf-16",
-                                           "utf16-le",
-                                           "utf-16-le",
-                                           "utf16-be",
-                                           "utf-16-be",
-                                           "utf32",
-                                           "utf-32",
-                                           "utf32-le",
-                                           "utf-32-le",
-                                           "utf32-be",
-                                           "utf-32-be"};
-
 }  // namespace
 
 const ModuleSpec* find_module(std::string_view name) {
@@ -175,8 +160,12 @@ const FieldSpec* find_field(const ModuleSpec& module, std::string_view name) {
 }
 
 bool is_known_encoding(std::string_view name) {
-  std::string lower = to_lower(name);
-  return std::find(std::begin(kEncodings), std::end(kEncodings), lower) != std::end(kEncodings);
+  return find_text_encoding(name) != nullptr;
+}
+
+bool is_octal_permissions(std::string_view text) {
+  return (text.size() == 3 || text.size() == 4) &&
+         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '7'; });
 }
 
 }  // namespace kiln::document

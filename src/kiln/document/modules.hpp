@@ -54,4 +54,7 @@ const FieldSpec* find_field(const ModuleSpec& module, std::string_view name);
 // Encoding names accepted by `encoding` inputs (case-insensitive).
 bool is_known_encoding(std::string_view name);
 
+// Whether `text` is a `permissions` input: 3 or 4 octal digits ("644", "0755", "2775").
+bool is_octal_permissions(std::string_view text);
+
 }  // namespace kiln::document

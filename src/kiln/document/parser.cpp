@@ -64,13 +64,6 @@ std::optional<bool> parse_bool(std::string_view text) {
   return std::nullopt;
 }
 
-bool is_octal_permissions(std::string_view text) {
-  if (text.size() < 3 || text.size() > 4) {
-    return false;
-  }
-  return std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '7'; });
-}
-
 constexpr std::string_view kDelimiters = ".,;:\n\t -_";
 
 struct StepInfo {

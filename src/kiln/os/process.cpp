@@ -260,6 +260,76 @@ Result<ProcessResult> ChildProcess::wait(const Deadline& deadline,
   return result;
 }
 
+namespace {
+
+struct SpawnAttributes {
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  SpawnAttributes() {
+    posix_spawn_file_actions_init(&actions);
+    posix_spawnattr_init(&attr);
+  }
+  ~SpawnAttributes() {
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+  }
+  SpawnAttributes(const SpawnAttributes&) = delete;
+  SpawnAttributes& operator=(const SpawnAttributes&) = delete;
+};
+
+Result<pid_t> spawn_with(const ProcessSpec& spec, SpawnAttributes& sa) {
+  std::optional<std::filesystem::path> program = find_program(spec.argv.at(0));
+  if (!program) {
+    return make_error(ErrorCode::kNotFound, "{}: command not found", spec.argv[0]);
+  }
+  if (!spec.cwd.empty()) {
+    posix_spawn_file_actions_addchdir_np(&sa.actions, spec.cwd.c_str());
+  }
+  std::vector<char*> argv = c_strings(spec.argv);
+  std::vector<char*> envp = c_strings(spec.env);
+  pid_t pid = -1;
+  int rc = ::posix_spawn(&pid,
+                         program->c_str(),
+                         &sa.actions,
+                         &sa.attr,
+                         argv.data(),
+                         spec.env.empty() ? environ : envp.data());
+  if (rc != 0) {
+    return errno_error(rc, fmt::format("running {}", program->string()));
+  }
+  return pid;
+}
+
+}  // namespace
+
+Result<int> run_attached(const ProcessSpec& spec) {
+  SpawnAttributes sa;
+  pid_t pid = KILN_TRY(spawn_with(spec, sa));
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) {
+      return errno_error(errno, "waiting for a child process");
+    }
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+Result<pid_t> spawn_detached(const ProcessSpec& spec,
+                             const std::filesystem::path& log,
+                             const std::vector<std::pair<int, int>>& fds) {
+  SpawnAttributes sa;
+  posix_spawn_file_actions_addopen(&sa.actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(
+      &sa.actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+  posix_spawn_file_actions_adddup2(&sa.actions, STDOUT_FILENO, STDERR_FILENO);
+  for (const auto& [from, to] : fds) {
+    posix_spawn_file_actions_adddup2(&sa.actions, from, to);  // clears close-on-exec on `to`
+  }
+  // A session of its own: no controlling terminal, untouched by this process's signals.
+  posix_spawnattr_setflags(&sa.attr, POSIX_SPAWN_SETSID);
+  return spawn_with(spec, sa);
+}
+
 Result<ProcessResult> run_process(const ProcessSpec& spec,
                                   const Deadline& deadline,
                                   const std::atomic<bool>* cancel,

@@ -77,6 +77,18 @@ Result<ProcessResult> run_process(const ProcessSpec& spec,
                                   const std::atomic<bool>* cancel = nullptr,
                                   const OutputFn& on_output = {});
 
+// Runs `spec` with this process's stdin, stdout and stderr (a terminal stays usable) and returns
+// its exit code (128 + signal when a signal ended it).
+Result<int> run_attached(const ProcessSpec& spec);
+
+// Starts `spec` in a session of its own, detached from this process's terminal, with stdin from
+// /dev/null, stdout and stderr appended to `log`, and `fds` (this process's fd -> the child's fd
+// number) passed on. Returns its pid; the caller may reap it with waitpid or leave it to outlive
+// this process.
+Result<pid_t> spawn_detached(const ProcessSpec& spec,
+                             const std::filesystem::path& log,
+                             const std::vector<std::pair<int, int>>& fds);
+
 // Finds `name` on $PATH (or the given path list); empty optional if it is not there.
 std::optional<std::filesystem::path> find_program(std::string_view name,
                                                   std::string_view path_list = {});

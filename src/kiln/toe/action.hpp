@@ -6,6 +6,7 @@
 #include <atomic>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -60,6 +61,8 @@ class StepOutput {
 // Looks up an environment variable (the real environment, or a fixed map in tests).
 using EnvLookup = std::function<std::optional<std::string>(std::string_view name)>;
 EnvLookup process_env();
+// A lookup in `values` only (the lookup owns a copy).
+EnvLookup fixed_env(std::map<std::string, std::string> values);
 
 struct RunResult;
 
@@ -110,5 +113,8 @@ std::vector<std::string> input_string_list(const Json& object, std::string_view 
 
 // A deadline that has passed, or a cancellation, as a failure message; nullopt if neither.
 std::optional<std::string> interrupted(const ActionContext& context);
+
+// interrupted() as a Status: kCancelled with that message (for a deadline too), else ok.
+Status check_interrupted(const ActionContext& context);
 
 }  // namespace kiln::toe

@@ -6,13 +6,11 @@
 // between the entries of a folder walk or copy.
 //
 // Decisions where AWS's documentation is silent:
-//  - Paths are used as given (relative ones resolve against the working directory); a trailing
-//    '/' on a `path` input is ignored. CreateSymlink makes a relative link path absolute.
+//  - Paths and wildcards are read as file_paths.hpp says; a trailing '/' on a `path` input is
+//    ignored. CreateSymlink makes a relative link path absolute.
 //  - Wildcards: '*' in the last component of the `source` of CopyFile and MoveFile and the `path`
-//    of DeleteFile; '*' elsewhere in that path is an error. A wildcard component is matched with
-//    fnmatch(3) (so '?' and [...] work within it too) and '*' matches dot files, as Go's
-//    filepath.Match does. It selects only non-folders, sorted by name. A wildcard that matches
-//    nothing is an error, as is a missing literal path (DeleteFile included: a typo should show).
+//    of DeleteFile. A missing literal path is an error too (DeleteFile included: a typo should
+//    show).
 //  - Destinations of CopyFile/MoveFile: a trailing '/', an existing folder or a wildcard source
 //    means "into that folder, keeping the name" (like cp and mv); missing parent folders are
 //    created. overwrite=false refuses an existing destination file; no file is ever replaced by a
@@ -41,31 +39,24 @@
 //    items, `files` joins all of them. (A comma in a file name is ambiguous: AWS's format.)
 //  - AppendFile, ReadFile, SetFileEncoding and SetFile* need an existing regular file (after
 //    following symlinks).
-//  - Encodings: utf16/utf32 without a byte order in the name are little-endian and written with a
-//    byte-order mark, so readers that assume big-endian for unmarked text decode them right;
-//    -le/-be and utf8 are written without one. AppendFile writes the mark only into an empty file.
-//    Reading honours and drops a leading mark (for unmarked names a mark of either order is
-//    accepted). Invalid UTF-8 content, or text that does not decode, is an error: outputs must be
-//    valid UTF-8 JSON. SetFileEncoding to utf8 validates and drops a UTF-8 mark.
+//  - Encodings are those of base/text_encoding.hpp: utf16/utf32 without a byte order in the name
+//    get a byte-order mark, so readers that assume big-endian for unmarked text decode them right.
+//    AppendFile writes the mark only into an empty file. Invalid UTF-8 content, or text that does
+//    not decode, is an error: outputs must be valid UTF-8 JSON. SetFileEncoding to utf8 validates
+//    and drops a UTF-8 mark.
 //  - SetFileEncoding rewrites through a temporary file and rename (never a half-written file),
 //    keeping the file's mode and owner.
-//  - Owners and groups: a name is looked up first, then an all-digit value is taken as an id. A
-//    numeric owner not in the user database leaves the group unchanged when no group is given.
+//  - Owners, groups and permissions are read as file_attributes.hpp says.
 //  - SetFile* refuse folders and SetFolder* refuse files. The named path is followed if it is a
 //    symlink; inside a recursive folder, symlinks are not followed (lchown; chmod skips them).
 //    Recursive permissions apply the same mode to files and folders (like chmod -R), deepest first
 //    so a non-root caller never locks itself out half way.
-//  - permissions must be 3 or 4 octal digits ("644", "0755", "2775"); anything else is an error.
 
-#include <fnmatch.h>
-#include <grp.h>
-#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -74,7 +65,10 @@
 
 #include "kiln/base/file.hpp"
 #include "kiln/base/strings.hpp"
+#include "kiln/base/text_encoding.hpp"
 #include "kiln/toe/actions.hpp"
+#include "kiln/toe/file_attributes.hpp"
+#include "kiln/toe/file_paths.hpp"
 
 namespace kiln::toe::actions {
 namespace {
@@ -118,13 +112,6 @@ ActionOutcome run_list(ActionContext& context, std::string_view module, ItemFn f
   return ActionOutcome::success(std::move(outputs));
 }
 
-Status check_interrupted(const ActionContext& context) {
-  if (std::optional<std::string> stop = interrupted(context)) {
-    return Error{ErrorCode::kCancelled, *stop};
-  }
-  return ok_status();
-}
-
 Result<std::string> required(const Json& in, std::string_view key) {
   std::string value = input_string(in, key);
   if (value.empty()) {
@@ -133,513 +120,29 @@ Result<std::string> required(const Json& in, std::string_view key) {
   return value;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Paths
-
-Error fs_error(const std::error_code& ec, std::string_view what) {
-  return errno_error(ec.value(), what);
+// The input as a path, without trailing '/'.
+Result<fs::path> required_path(const Json& in, std::string_view key) {
+  return without_trailing_slashes(KILN_TRY(required(in, key)));
 }
 
-// `raw` without trailing '/' (except for "/" itself).
-fs::path clean(std::string_view raw) {
-  while (raw.size() > 1 && raw.back() == '/') {
-    raw.remove_suffix(1);
-  }
-  return fs::path(raw);
-}
-
+// A destination ending in '/' means "into that folder".
 bool names_folder(std::string_view raw) {
   return ends_with(raw, "/");
 }
 
-// The type of what is at `path` (following a final symlink when `follow`); not_found if nothing.
-Result<fs::file_type> type_of(const fs::path& path, bool follow) {
-  std::error_code ec;
-  fs::file_status status = follow ? fs::status(path, ec) : fs::symlink_status(path, ec);
-  if (status.type() == fs::file_type::not_found) {
-    return fs::file_type::not_found;
-  }
-  if (ec) {
-    return fs_error(ec, fmt::format("inspecting {}", path.string()));
-  }
-  return status.type();
-}
-
-Status require_folder(const fs::path& path) {
-  fs::file_type type = KILN_TRY(type_of(path, true));
-  if (type == fs::file_type::not_found) {
-    return make_error(ErrorCode::kNotFound, "folder {} does not exist", path.string());
-  }
-  if (type != fs::file_type::directory) {
-    return make_error(ErrorCode::kInvalidArgument, "{} is not a folder", path.string());
-  }
-  return ok_status();
-}
-
-Status require_file(const fs::path& path) {
-  fs::file_type type = KILN_TRY(type_of(path, true));
-  if (type == fs::file_type::not_found) {
-    return make_error(ErrorCode::kNotFound, "file {} does not exist", path.string());
-  }
-  if (type != fs::file_type::regular) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "{} is {}",
-                      path.string(),
-                      type == fs::file_type::directory ? "a folder" : "not a regular file");
-  }
-  return ok_status();
-}
-
-Status make_parents(const fs::path& path) {
-  fs::path parent = path.parent_path();
-  std::error_code ec;
-  if (!parent.empty()) {
-    fs::create_directories(parent, ec);
-  }
-  if (ec) {
-    return fs_error(ec, fmt::format("creating folder {}", parent.string()));
-  }
-  return ok_status();
-}
-
-bool has_wildcard(std::string_view raw) {
-  return fs::path(raw).filename().string().find('*') != std::string::npos;
-}
-
-bool matches(const std::string& pattern, const fs::path& path) {
-  return ::fnmatch(pattern.c_str(), path.filename().c_str(), 0) == 0;
-}
-
-// Every entry below `root` (not `root` itself), parents before children, never following
-// symlinks; stops with an error when the step is interrupted.
-template <typename Iterator>
-Result<std::vector<fs::directory_entry>> walk(const fs::path& root, const ActionContext& context) {
-  std::vector<fs::directory_entry> out;
-  std::error_code ec;
-  for (Iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
-    KILN_TRY(check_interrupted(context));
-    out.push_back(*it);
-  }
-  if (ec) {
-    return fs_error(ec, fmt::format("listing {}", root.string()));
-  }
-  return out;
-}
-
-Result<std::vector<fs::directory_entry>> list_entries(const fs::path& root,
-                                                      bool recursive,
-                                                      const ActionContext& context) {
-  return recursive ? walk<fs::recursive_directory_iterator>(root, context)
-                   : walk<fs::directory_iterator>(root, context);
-}
-
-bool is_folder(const fs::directory_entry& entry) {
-  std::error_code ec;
-  return entry.is_directory(ec);  // follows symlinks: a link to a folder counts as one
-}
-
-// The paths `raw` names: itself, or (with '*' in its last component) the non-folders of its
-// folder whose names match, sorted.
-Result<std::vector<fs::path>> expand_source(std::string_view raw, const ActionContext& context) {
-  fs::path path = clean(raw);
-  if (path.parent_path().string().find('*') != std::string::npos) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "{}: wildcard '*' is only allowed in the last path component",
-                      raw);
-  }
-  if (!has_wildcard(raw)) {
-    return std::vector<fs::path>{path};
-  }
-  fs::path folder = path.parent_path().empty() ? fs::path(".") : path.parent_path();
-  KILN_TRY(require_folder(folder));
-  std::vector<fs::path> out;
-  for (const fs::directory_entry& entry : KILN_TRY(list_entries(folder, false, context))) {
-    if (!is_folder(entry) && matches(path.filename().string(), entry.path())) {
-      out.push_back(path.parent_path() / entry.path().filename());
-    }
-  }
-  if (out.empty()) {
-    return make_error(ErrorCode::kNotFound, "no file matches {}", raw);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-// Fails when `target` is `source` or inside it (copying a folder into itself).
-Status refuse_nesting(const fs::path& source, const fs::path& target) {
-  std::error_code source_ec;
-  std::error_code target_ec;
-  fs::path s = fs::weakly_canonical(source, source_ec);
-  fs::path t = fs::weakly_canonical(target, target_ec);
-  if (source_ec || target_ec) {
-    return fs_error(source_ec ? source_ec : target_ec,
-                    fmt::format("resolving {}", source_ec ? source.string() : target.string()));
-  }
-  auto [s_end, t_end] = std::mismatch(s.begin(), s.end(), t.begin(), t.end());
-  if (s_end == s.end()) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "destination {} is {} source {}",
-                      target.string(),
-                      t_end == t.end() ? "the same as" : "inside",
-                      source.string());
-  }
-  return ok_status();
-}
-
 // ---------------------------------------------------------------------------------------------
-// Text encodings
+// Text encodings (kiln/base/text_encoding.hpp)
 
-enum class Charset { kUtf8, kUtf16, kUtf32 };
-
-struct Encoding {
-  std::string_view name;
-  Charset charset;
-  bool big_endian;
-  bool byte_order_mark;  // the name gives no byte order: write a mark, honour either on read
-};
-
-constexpr Encoding kEncodings[] = {
-    {"utf8", Charset::kUtf8, false, false},
-    {"utf-8", Charset::kUtf8, false, false},
-    {"utf16", Charset::kUtf16, false, true},
-    {"utf-16", Charset::kUtf16, false, true},
-    {"utf16-le", Charset::kUtf16, false, false},
-    {"utf-16-le", Charset::kUtf16, false, false},
-    {"utf16-be", Charset::kUtf16, true, false},
-    {"utf-16-be", Charset::kUtf16, true, false},
-    {"utf32", Charset::kUtf32, false, true},
-    {"utf-32", Charset::kUtf32, false, true},
-    {"utf32-le", Charset::kUtf32, false, false},
-    {"utf-32-le", Charset::kUtf32, false, false},
-    {"utf32-be", Charset::kUtf32, true, false},
-    {"utf-32-be", Charset::kUtf32, true, false},
-};
-
-constexpr std::string_view kUtf8Mark = "\xEF\xBB\xBF";
-
-Result<const Encoding*> parse_encoding(const Json& in) {
+Result<const TextEncoding*> parse_encoding(const Json& in) {
   std::string name = input_string(in, "encoding", "utf8");
   name = name.empty() ? "utf8" : name;
-  for (const Encoding& encoding : kEncodings) {
-    if (iequals(encoding.name, name)) {
-      return &encoding;
-    }
+  if (const TextEncoding* encoding = find_text_encoding(name)) {
+    return encoding;
   }
   return make_error(ErrorCode::kInvalidArgument,
                     "unknown encoding '{}' (use utf8, utf16, utf16-le, utf16-be, utf32, "
                     "utf32-le or utf32-be)",
                     name);
-}
-
-bool is_surrogate(char32_t c) {
-  return c >= 0xD800 && c <= 0xDFFF;
-}
-
-Error bad_text(std::string_view charset, size_t offset) {
-  return make_error(ErrorCode::kInvalidArgument, "not valid {} text at byte {}", charset, offset);
-}
-
-// Decodes one UTF-8 sequence at `text[*pos]` and advances `*pos`; nullopt if it is invalid.
-std::optional<char32_t> next_utf8(std::string_view text, size_t* pos) {
-  static constexpr char32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-  auto lead = static_cast<unsigned char>(text[*pos]);
-  size_t len = lead < 0x80           ? 1
-               : (lead >> 5) == 0x6  ? 2
-               : (lead >> 4) == 0xE  ? 3
-               : (lead >> 3) == 0x1E ? 4
-                                     : 0;
-  if (len == 0 || *pos + len > text.size()) {
-    return std::nullopt;
-  }
-  char32_t c = len == 1 ? lead : (lead & (0x7Fu >> len));
-  for (size_t k = 1; k < len; ++k) {
-    auto byte = static_cast<unsigned char>(text[*pos + k]);
-    if ((byte & 0xC0) != 0x80) {
-      return std::nullopt;
-    }
-    c = (c << 6) | (byte & 0x3Fu);
-  }
-  if (c < kMin[len] || c > 0x10FFFF || is_surrogate(c)) {
-    return std::nullopt;
-  }
-  *pos += len;
-  return c;
-}
-
-Result<std::u32string> decode_utf8(std::string_view text) {
-  std::u32string out;
-  for (size_t pos = 0; pos < text.size();) {
-    size_t start = pos;
-    std::optional<char32_t> c = next_utf8(text, &pos);
-    if (!c) {
-      return bad_text("UTF-8", start);
-    }
-    out.push_back(*c);
-  }
-  return out;
-}
-
-void put_utf8(std::string& out, char32_t c) {
-  if (c < 0x80) {
-    out.push_back(static_cast<char>(c));
-    return;
-  }
-  size_t len = c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
-  static constexpr unsigned char kLead[] = {0, 0, 0xC0, 0xE0, 0xF0};
-  out.push_back(static_cast<char>(kLead[len] | (c >> (6 * (len - 1)))));
-  for (size_t k = len - 1; k > 0; --k) {
-    out.push_back(static_cast<char>(0x80 | ((c >> (6 * (k - 1))) & 0x3F)));
-  }
-}
-
-void put_unit(std::string& out, char32_t unit, size_t width, bool big_endian) {
-  for (size_t k = 0; k < width; ++k) {
-    size_t shift = 8 * (big_endian ? width - 1 - k : k);
-    out.push_back(static_cast<char>((unit >> shift) & 0xFF));
-  }
-}
-
-char32_t get_unit(std::string_view bytes, size_t pos, size_t width, bool big_endian) {
-  char32_t unit = 0;
-  for (size_t k = 0; k < width; ++k) {
-    size_t shift = 8 * (big_endian ? width - 1 - k : k);
-    unit |= static_cast<char32_t>(static_cast<unsigned char>(bytes[pos + k])) << shift;
-  }
-  return unit;
-}
-
-size_t unit_width(Charset charset) {
-  return charset == Charset::kUtf16 ? 2 : 4;
-}
-
-// `utf8` as bytes in `encoding`; `at_start`: the bytes begin a file (so may carry a mark).
-Result<std::string> encode_text(std::string_view utf8, const Encoding& encoding, bool at_start) {
-  std::u32string chars = KILN_TRY(decode_utf8(utf8));
-  if (encoding.charset == Charset::kUtf8) {
-    return std::string(utf8);
-  }
-  size_t width = unit_width(encoding.charset);
-  bool be = encoding.big_endian;
-  std::string out;
-  if (encoding.byte_order_mark && at_start) {
-    put_unit(out, 0xFEFF, width, be);
-  }
-  for (char32_t c : chars) {
-    if (width == 2 && c > 0xFFFF) {
-      put_unit(out, 0xD800 + ((c - 0x10000) >> 10), 2, be);
-      put_unit(out, 0xDC00 + ((c - 0x10000) & 0x3FF), 2, be);
-    } else {
-      put_unit(out, c, width, be);
-    }
-  }
-  return out;
-}
-
-// The length of a leading byte-order mark (0 if none); may flip `*be` for unmarked names.
-size_t mark_length(std::string_view bytes, const Encoding& encoding, bool* be) {
-  size_t width = unit_width(encoding.charset);
-  if (bytes.size() < width) {
-    return 0;
-  }
-  if (get_unit(bytes, 0, width, *be) == 0xFEFF) {
-    return width;
-  }
-  if (encoding.byte_order_mark && get_unit(bytes, 0, width, !*be) == 0xFEFF) {
-    *be = !*be;
-    return width;
-  }
-  return 0;
-}
-
-Result<std::string> decode_wide(std::string_view bytes, const Encoding& encoding) {
-  size_t width = unit_width(encoding.charset);
-  std::string_view name = width == 2 ? "UTF-16" : "UTF-32";
-  if (bytes.size() % width != 0) {
-    return bad_text(name, bytes.size() - bytes.size() % width);
-  }
-  bool be = encoding.big_endian;
-  std::string out;
-  for (size_t pos = mark_length(bytes, encoding, &be); pos < bytes.size();) {
-    size_t start = pos;
-    char32_t c = get_unit(bytes, pos, width, be);
-    pos += width;
-    if (width == 2 && c >= 0xD800 && c < 0xDC00 && pos < bytes.size()) {
-      char32_t low = get_unit(bytes, pos, 2, be);
-      if (low >= 0xDC00 && low <= 0xDFFF) {
-        c = 0x10000 + ((c - 0xD800) << 10) + (low - 0xDC00);
-        pos += 2;
-      }
-    }
-    if (c > 0x10FFFF || is_surrogate(c)) {
-      return bad_text(name, start);
-    }
-    put_utf8(out, c);
-  }
-  return out;
-}
-
-// `bytes` in `encoding` as UTF-8, without a byte-order mark.
-Result<std::string> decode_text(std::string_view bytes, const Encoding& encoding) {
-  if (encoding.charset != Charset::kUtf8) {
-    return decode_wide(bytes, encoding);
-  }
-  if (starts_with(bytes, kUtf8Mark)) {
-    bytes.remove_prefix(kUtf8Mark.size());
-  }
-  KILN_TRY(decode_utf8(bytes));
-  return std::string(bytes);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Owners and permissions
-
-struct Owner {
-  uid_t uid = static_cast<uid_t>(-1);  // -1: unchanged
-  gid_t gid = static_cast<gid_t>(-1);
-  std::string text;  // "owner:group" as given, for logs
-};
-
-std::optional<uint32_t> parse_id(std::string_view text) {
-  uint32_t value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size()) {
-    return std::nullopt;
-  }
-  return value;
-}
-
-// Calls a get{pw,gr}{nam,uid,gid}_r function, growing its buffer on ERANGE; `pick` takes the
-// wanted ids out of the entry before the buffer goes. nullopt when there is no such entry.
-template <typename Entry, typename Key, typename Lookup, typename Pick>
-auto lookup(Lookup fn, Key key, Pick pick, std::string_view what)
-    -> Result<std::optional<decltype(pick(std::declval<const Entry&>()))>> {
-  using Value = decltype(pick(std::declval<const Entry&>()));
-  std::vector<char> buffer(4096);
-  for (;;) {
-    Entry entry{};
-    Entry* found = nullptr;
-    int rc = fn(key, &entry, buffer.data(), buffer.size(), &found);
-    if (rc == ERANGE && buffer.size() < (1u << 22)) {
-      buffer.resize(buffer.size() * 2);
-      continue;
-    }
-    if (found != nullptr) {
-      return std::optional<Value>(pick(*found));
-    }
-    bool missing = rc == 0 || rc == ENOENT || rc == ESRCH || rc == EBADF || rc == EPERM;
-    if (!missing) {
-      return errno_error(rc, fmt::format("looking up {}", what));
-    }
-    return std::optional<Value>();
-  }
-}
-
-struct UserIds {
-  uid_t uid;
-  gid_t gid;
-};
-
-Result<std::optional<UserIds>> find_user(const std::string& name) {
-  auto pick = [](const passwd& pw) { return UserIds{pw.pw_uid, pw.pw_gid}; };
-  std::string what = fmt::format("user '{}'", name);
-  auto by_name = KILN_TRY(lookup<passwd>(::getpwnam_r, name.c_str(), pick, what));
-  std::optional<uint32_t> id = parse_id(name);
-  if (by_name || !id) {
-    return by_name;
-  }
-  auto by_id = KILN_TRY(lookup<passwd>(::getpwuid_r, static_cast<uid_t>(*id), pick, what));
-  return by_id ? by_id : std::optional<UserIds>(UserIds{*id, static_cast<gid_t>(-1)});
-}
-
-Result<std::optional<gid_t>> find_group(const std::string& name) {
-  auto pick = [](const group& gr) { return gr.gr_gid; };
-  std::string what = fmt::format("group '{}'", name);
-  auto by_name = KILN_TRY(lookup<group>(::getgrnam_r, name.c_str(), pick, what));
-  std::optional<uint32_t> id = parse_id(name);
-  return (by_name || !id) ? by_name : std::optional<gid_t>(*id);
-}
-
-// The ids for `owner` and `group` (either may be empty); without a group, the owner's primary one.
-Result<Owner> resolve_owner(const std::string& owner, const std::string& group) {
-  Owner out;
-  out.text = group.empty() ? owner : fmt::format("{}:{}", owner, group);
-  if (!owner.empty()) {
-    std::optional<UserIds> user = KILN_TRY(find_user(owner));
-    if (!user) {
-      return make_error(ErrorCode::kNotFound, "unknown user '{}'", owner);
-    }
-    out.uid = user->uid;
-    out.gid = user->gid;
-  }
-  if (!group.empty()) {
-    std::optional<gid_t> gid = KILN_TRY(find_group(group));
-    if (!gid) {
-      return make_error(ErrorCode::kNotFound, "unknown group '{}'", group);
-    }
-    out.gid = *gid;
-  }
-  return out;
-}
-
-Status change_owner(const fs::path& path, const Owner& owner, bool follow) {
-  int rc = follow ? ::chown(path.c_str(), owner.uid, owner.gid)
-                  : ::lchown(path.c_str(), owner.uid, owner.gid);
-  if (rc != 0) {
-    return errno_error(errno, fmt::format("changing owner of {} to {}", path.string(), owner.text));
-  }
-  return ok_status();
-}
-
-Result<mode_t> parse_permissions(std::string_view text) {
-  bool octal = (text.size() == 3 || text.size() == 4) &&
-               std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '7'; });
-  if (!octal) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "permissions '{}' must be 3 or 4 octal digits, such as \"0755\" or \"644\"",
-                      text);
-  }
-  unsigned value = 0;
-  std::from_chars(text.data(), text.data() + text.size(), value, 8);
-  return static_cast<mode_t>(value);
-}
-
-Status change_mode(const fs::path& path, mode_t mode) {
-  if (::chmod(path.c_str(), mode) != 0) {
-    return errno_error(errno,
-                       fmt::format("changing permissions of {} to {:04o}", path.string(), mode));
-  }
-  return ok_status();
-}
-
-// The optional `permissions`, `owner` and `group` of CreateFile and CreateFolder, checked before
-// anything is created.
-struct Attributes {
-  std::optional<mode_t> mode;
-  std::optional<Owner> owner;
-};
-
-Result<Attributes> parse_attributes(const Json& in) {
-  Attributes out;
-  std::string permissions = input_string(in, "permissions");
-  if (!permissions.empty()) {
-    out.mode = KILN_TRY(parse_permissions(permissions));
-  }
-  std::string owner = input_string(in, "owner");
-  std::string group = input_string(in, "group");
-  if (!owner.empty() || !group.empty()) {
-    out.owner = KILN_TRY(resolve_owner(owner, group));
-  }
-  return out;
-}
-
-Status apply_attributes(const fs::path& path, const Attributes& attributes) {
-  if (attributes.owner) {
-    KILN_TRY(change_owner(path, *attributes.owner, true));
-  }
-  if (attributes.mode) {
-    KILN_TRY(change_mode(path, *attributes.mode));  // after chown, which may clear setuid bits
-  }
-  return ok_status();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -736,7 +239,7 @@ Status transfer_files(Item& item, bool move) {
   std::string raw_target = KILN_TRY(required(item.in, "destination"));
   bool overwrite = KILN_TRY(input_bool(item.in, "overwrite", true));
   std::vector<fs::path> sources = KILN_TRY(expand_source(raw_source, item.context));
-  fs::path target = clean(raw_target);
+  fs::path target = without_trailing_slashes(raw_target);
   bool into = names_folder(raw_target) || has_wildcard(raw_source) ||
               KILN_TRY(type_of(target, true)) == fs::file_type::directory;
   for (const fs::path& source : sources) {
@@ -841,10 +344,11 @@ Status transfer_folder(Item& item, bool move) {
   std::string raw_source = KILN_TRY(required(item.in, "source"));
   std::string raw_target = KILN_TRY(required(item.in, "destination"));
   bool overwrite = KILN_TRY(input_bool(item.in, "overwrite", true));
-  fs::path source = clean(raw_source);
+  fs::path source = without_trailing_slashes(raw_source);
   KILN_TRY(require_folder(source));
-  fs::path target =
-      names_folder(raw_target) ? clean(raw_target) / source.filename() : clean(raw_target);
+  fs::path target = names_folder(raw_target)
+                        ? without_trailing_slashes(raw_target) / source.filename()
+                        : without_trailing_slashes(raw_target);
   KILN_TRY(refuse_nesting(source, target));
   KILN_TRY(move ? move_folder_tree(source, target, overwrite, item.context)
                 : copy_folder_tree(source, target, overwrite, item.context));
@@ -856,8 +360,8 @@ Status transfer_folder(Item& item, bool move) {
 // The modules' items
 
 Status append_file_item(Item& item) {
-  fs::path path = clean(KILN_TRY(required(item.in, "path")));
-  const Encoding* encoding = KILN_TRY(parse_encoding(item.in));
+  fs::path path = KILN_TRY(required_path(item.in, "path"));
+  const TextEncoding* encoding = KILN_TRY(parse_encoding(item.in));
   KILN_TRY(require_file(path));
   std::error_code ec;
   bool empty = fs::file_size(path, ec) == 0 && !ec;
@@ -868,10 +372,10 @@ Status append_file_item(Item& item) {
 }
 
 Status create_file_item(Item& item) {
-  fs::path path = clean(KILN_TRY(required(item.in, "path")));
+  fs::path path = KILN_TRY(required_path(item.in, "path"));
   bool overwrite = KILN_TRY(input_bool(item.in, "overwrite", true));
-  const Encoding* encoding = KILN_TRY(parse_encoding(item.in));
-  Attributes attributes = KILN_TRY(parse_attributes(item.in));
+  const TextEncoding* encoding = KILN_TRY(parse_encoding(item.in));
+  FileAttributes attributes = KILN_TRY(parse_file_attributes(item.in));
   std::string bytes = KILN_TRY(encode_text(input_string(item.in, "content"), *encoding, true));
   fs::file_type type = KILN_TRY(type_of(path, true));
   if (type == fs::file_type::directory) {
@@ -883,15 +387,15 @@ Status create_file_item(Item& item) {
   }
   KILN_TRY(make_parents(path));
   KILN_TRY(::kiln::write_file(path, bytes, 0666));  // 0666 & ~umask when created
-  KILN_TRY(apply_attributes(path, attributes));
+  KILN_TRY(apply_file_attributes(path, attributes));
   item.info("wrote {} ({} bytes)", path.string(), bytes.size());
   return ok_status();
 }
 
 Status create_folder_item(Item& item) {
-  fs::path path = clean(KILN_TRY(required(item.in, "path")));
+  fs::path path = KILN_TRY(required_path(item.in, "path"));
   bool overwrite = KILN_TRY(input_bool(item.in, "overwrite", true));
-  Attributes attributes = KILN_TRY(parse_attributes(item.in));
+  FileAttributes attributes = KILN_TRY(parse_file_attributes(item.in));
   fs::file_type type = KILN_TRY(type_of(path, true));
   if (type != fs::file_type::not_found && type != fs::file_type::directory) {
     return make_error(
@@ -907,7 +411,7 @@ Status create_folder_item(Item& item) {
   if (ec) {
     return fs_error(ec, fmt::format("creating folder {}", path.string()));
   }
-  KILN_TRY(apply_attributes(path, attributes));
+  KILN_TRY(apply_file_attributes(path, attributes));
   item.info("{} {}",
             type == fs::file_type::directory ? "kept existing folder" : "created",
             path.string());
@@ -935,7 +439,7 @@ Status create_symlink_item(Item& item) {
   std::string target = KILN_TRY(required(item.in, "target"));
   bool force = KILN_TRY(input_bool(item.in, "force", false));
   std::error_code ec;
-  fs::path link = fs::absolute(clean(raw_link), ec);
+  fs::path link = fs::absolute(without_trailing_slashes(raw_link), ec);
   if (ec) {
     return fs_error(ec, fmt::format("resolving {}", raw_link));
   }
@@ -980,7 +484,7 @@ Status delete_file_item(Item& item) {
 }
 
 Status delete_folder_item(Item& item) {
-  fs::path path = clean(KILN_TRY(required(item.in, "path")));
+  fs::path path = KILN_TRY(required_path(item.in, "path"));
   bool force = KILN_TRY(input_bool(item.in, "force", false));
   if (KILN_TRY(type_of(path, false)) != fs::file_type::directory) {
     KILN_TRY(require_folder(path));  // names the problem: missing, or not a folder
@@ -1016,14 +520,14 @@ void add_files_output(Json& outputs, const std::vector<std::string>& files) {
 }
 
 Status list_files_item(Item& item) {
-  fs::path path = clean(KILN_TRY(required(item.in, "path")));
+  fs::path path = KILN_TRY(required_path(item.in, "path"));
   std::string pattern = input_string(item.in, "fileNamePattern", "*");
   pattern = pattern.empty() ? "*" : pattern;
   bool recursive = KILN_TRY(input_bool(item.in, "recursive", false));
   KILN_TRY(require_folder(path));
   std::vector<std::string> files;
   for (const fs::directory_entry& entry : KILN_TRY(list_entries(path, recursive, item.context))) {
-    if (!is_folder(entry) && matches(pattern, entry.path())) {
+    if (!is_folder(entry) && name_matches(pattern, entry.path())) {
       files.push_back(entry.path().string());
     }
   }
@@ -1037,8 +541,8 @@ Result<Json> read_text(ActionContext& context) {
   KILN_TRY(check_interrupted(context));
   const Json& in =
       context.inputs.is_array() && !context.inputs.empty() ? context.inputs[0] : context.inputs;
-  fs::path path = clean(KILN_TRY(required(in, "path")));
-  const Encoding* encoding = KILN_TRY(parse_encoding(in));
+  fs::path path = KILN_TRY(required_path(in, "path"));
+  const TextEncoding* encoding = KILN_TRY(parse_encoding(in));
   bool print = KILN_TRY(input_bool(in, "printFileContent", false));
   KILN_TRY(require_file(path));
   std::string bytes = KILN_TRY(::kiln::read_file(path));
@@ -1070,15 +574,12 @@ Status rewrite_file(const fs::path& path, std::string_view content) {
 }
 
 Status set_file_encoding_item(Item& item) {
-  fs::path path = clean(KILN_TRY(required(item.in, "path")));
-  const Encoding* encoding = KILN_TRY(parse_encoding(item.in));
+  fs::path path = KILN_TRY(required_path(item.in, "path"));
+  const TextEncoding* encoding = KILN_TRY(parse_encoding(item.in));
   KILN_TRY(require_file(path));
   std::string text = KILN_TRY(::kiln::read_file(path));
-  std::string_view utf8 = text;
-  if (starts_with(utf8, kUtf8Mark)) {
-    utf8.remove_prefix(kUtf8Mark.size());
-  }
-  std::string bytes = KILN_TRY_CTX(encode_text(utf8, *encoding, true), path.string());
+  std::string bytes =
+      KILN_TRY_CTX(encode_text(without_utf8_mark(text), *encoding, true), path.string());
   KILN_TRY(rewrite_file(path, bytes));
   item.info("converted {} to {} ({} bytes)", path.string(), encoding->name, bytes.size());
   return ok_status();
@@ -1105,7 +606,7 @@ Status require_kind(const fs::path& path, bool folder) {
 
 // SetFileOwner and SetFolderOwner.
 Status set_owner(Item& item, bool folder) {
-  fs::path path = clean(KILN_TRY(required(item.in, "path")));
+  fs::path path = KILN_TRY(required_path(item.in, "path"));
   std::string owner_name = KILN_TRY(required(item.in, "owner"));
   bool recursive = folder && KILN_TRY(input_bool(item.in, "recursive", true));
   Owner owner = KILN_TRY(resolve_owner(owner_name, input_string(item.in, "group")));
@@ -1119,7 +620,7 @@ Status set_owner(Item& item, bool folder) {
 
 // SetFilePermissions and SetFolderPermissions.
 Status set_permissions(Item& item, bool folder) {
-  fs::path path = clean(KILN_TRY(required(item.in, "path")));
+  fs::path path = KILN_TRY(required_path(item.in, "path"));
   std::string permissions = KILN_TRY(required(item.in, "permissions"));
   mode_t mode = KILN_TRY(parse_permissions(permissions));
   bool recursive = folder && KILN_TRY(input_bool(item.in, "recursive", true));

@@ -53,21 +53,20 @@
 // S3 credentials come from the environment or the shared AWS files (see load_s3_config); without
 // keys requests go unsigned. EC2 instance-role credentials (IMDS) are not fetched.
 
-#include <fnmatch.h>
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <chrono>
 #include <filesystem>
-#include <memory>
 #include <thread>
 
 #include "kiln/base/file.hpp"
 #include "kiln/base/hash.hpp"
 #include "kiln/base/strings.hpp"
 #include "kiln/toe/actions.hpp"
+#include "kiln/toe/aws_config.hpp"
+#include "kiln/toe/file_paths.hpp"
+#include "kiln/toe/http_transfer.hpp"
 #include "kiln/toe/s3_client.hpp"
 
 namespace kiln::toe::actions {
@@ -136,14 +135,6 @@ bool names_folder(const std::string& destination) {
   return ends_with(destination, "/") || fs::is_directory(destination, ec);
 }
 
-Status create_folders(const fs::path& folder) {
-  std::error_code ec;
-  if (!folder.empty() && !fs::create_directories(folder, ec) && ec) {
-    return errno_error(ec.value(), fmt::format("creating folder {}", folder.string()));
-  }
-  return ok_status();
-}
-
 bool path_exists(const fs::path& path) {
   std::error_code ec;
   return fs::exists(fs::symlink_status(path, ec));
@@ -156,20 +147,6 @@ struct Checksum {
   std::string name;  // as the user wrote it, for messages
   std::string hex;   // lower case
 };
-
-size_t hex_length(HashAlgorithm algorithm) {
-  switch (algorithm) {
-    case HashAlgorithm::kMd5:
-      return 32;
-    case HashAlgorithm::kSha1:
-      return 40;
-    case HashAlgorithm::kSha256:
-      return 64;
-    case HashAlgorithm::kSha512:
-      return 128;
-  }
-  return 0;
-}
 
 Result<std::optional<Checksum>> parse_checksum(const Json& item) {
   std::string hex = to_lower(trim(input_string(item, "checksum")));
@@ -190,54 +167,11 @@ Result<std::optional<Checksum>> parse_checksum(const Json& item) {
   bool is_hex = std::all_of(hex.begin(), hex.end(), [](char c) {
     return std::isxdigit(static_cast<unsigned char>(c)) != 0;
   });
-  if (!is_hex || hex.size() != hex_length(*algorithm)) {
+  if (!is_hex || hex.size() != hex_digest_length(*algorithm)) {
     return make_error(ErrorCode::kInvalidArgument, "checksum '{}' is not a {} digest", hex, name);
   }
   return std::optional<Checksum>(Checksum{*algorithm, name, hex});
 }
-
-// A digest computed while the bytes stream past.
-class StreamHash {
- public:
-  explicit StreamHash(HashAlgorithm algorithm) : ctx_(EVP_MD_CTX_new()) {
-    ok_ = ctx_ != nullptr && EVP_DigestInit_ex(ctx_.get(), evp(algorithm), nullptr) == 1;
-  }
-  void update(std::string_view data) {
-    ok_ = ok_ && EVP_DigestUpdate(ctx_.get(), data.data(), data.size()) == 1;
-  }
-  Result<std::string> hex() {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int size = 0;
-    if (!ok_ || EVP_DigestFinal_ex(ctx_.get(), digest, &size) != 1) {
-      return make_error(ErrorCode::kInternal, "computing a digest failed");
-    }
-    std::string out;
-    for (unsigned int i = 0; i < size; ++i) {
-      out += fmt::format("{:02x}", digest[i]);
-    }
-    return out;
-  }
-
- private:
-  static const EVP_MD* evp(HashAlgorithm algorithm) {
-    switch (algorithm) {
-      case HashAlgorithm::kMd5:
-        return EVP_md5();
-      case HashAlgorithm::kSha1:
-        return EVP_sha1();
-      case HashAlgorithm::kSha256:
-        return EVP_sha256();
-      case HashAlgorithm::kSha512:
-        return EVP_sha512();
-    }
-    return EVP_sha256();
-  }
-  struct Free {
-    void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-  };
-  std::unique_ptr<EVP_MD_CTX, Free> ctx_;
-  bool ok_ = false;
-};
 
 // ---- WebDownload ---------------------------------------------------------------------------
 
@@ -329,8 +263,8 @@ Result<bool> needs_fetch(ActionContext& context, const WebItem& item, const fs::
   return true;
 }
 
-Status verify(const Checksum& checksum, StreamHash& hash, const std::string& url) {
-  std::string actual = KILN_TRY(hash.hex());
+Status verify(const Checksum& checksum, Hasher& hash, const std::string& url) {
+  std::string actual = KILN_TRY(hash.hex_digest());
   if (actual != checksum.hex) {
     return make_error(ErrorCode::kCorruption,
                       "{} checksum mismatch for {}: expected {}, got {}",
@@ -344,9 +278,9 @@ Status verify(const Checksum& checksum, StreamHash& hash, const std::string& url
 
 Result<uint64_t> fetch_once(ActionContext& context, const WebItem& item, const fs::path& target) {
   AtomicFile file = KILN_TRY(AtomicFile::open(target));
-  std::optional<StreamHash> hash;
+  std::optional<Hasher> hash;
   if (item.checksum) {
-    hash.emplace(item.checksum->algorithm);
+    hash.emplace(KILN_TRY(Hasher::create(item.checksum->algorithm)));
   }
   auto sink = [&](std::string_view chunk) {
     if (hash) {
@@ -413,7 +347,7 @@ Result<Produced> web_download_item(ActionContext& context, const Json& json) {
   WebItem item = KILN_TRY(parse_web_item(json));
   fs::path target = KILN_TRY(web_target(item));
   if (KILN_TRY(needs_fetch(context, item, target))) {
-    KILN_TRY(create_folders(target.parent_path()));
+    KILN_TRY(make_parents(target));
     std::string shown = redact_url(item.source);
     context.output.info(fmt::format("Downloading {} to {}", shown, target.string()));
     uint64_t bytes = KILN_TRY(fetch_with_retries(context, item, target));
@@ -503,13 +437,6 @@ Result<fs::path> relative_path(std::string_view relative, const std::string& key
   return out;
 }
 
-fs::path without_trailing_slashes(std::string path) {
-  while (path.size() > 1 && path.back() == '/') {
-    path.pop_back();
-  }
-  return fs::path(path);
-}
-
 Result<std::vector<Download>> plan_prefix(const S3Client& client,
                                           const S3DownloadItem& item,
                                           const S3RequestOptions& options) {
@@ -578,7 +505,7 @@ Result<Produced> s3_download_item(ActionContext& context,
   KILN_TRY(check_targets(item, plan));
   Produced produced;
   for (const Download& download : plan) {
-    KILN_TRY(create_folders(download.target.parent_path()));
+    KILN_TRY(make_parents(download.target));
     uint64_t bytes = KILN_TRY(client.get_object(download.object, download.target, options));
     context.output.info(fmt::format("Downloaded {} to {} ({} bytes)",
                                     download.object.to_string(),
@@ -645,9 +572,8 @@ Result<std::vector<std::string>> glob_names(const fs::path& folder, const std::s
   std::vector<std::string> names;
   std::error_code ec;
   for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
-    std::string name = it->path().filename().string();
-    if (::fnmatch(pattern.c_str(), name.c_str(), 0) == 0) {
-      names.push_back(std::move(name));
+    if (name_matches(pattern, it->path())) {
+      names.push_back(it->path().filename().string());
     }
   }
   if (ec) {

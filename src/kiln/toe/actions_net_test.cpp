@@ -19,6 +19,8 @@ extern char** environ;
 #include "kiln/base/hash.hpp"
 #include "kiln/base/strings.hpp"
 #include "kiln/toe/actions.hpp"
+#include "kiln/toe/aws_config.hpp"
+#include "kiln/toe/http_transfer.hpp"
 #include "kiln/toe/s3_client.hpp"
 
 namespace kiln::toe {
@@ -34,13 +36,6 @@ class FakeOutput : public StepOutput {
   std::string all() const { return join(lines, "\n"); }
   std::vector<std::string> lines;
 };
-
-EnvLookup env_from(std::map<std::string, std::string> values) {
-  return [values = std::move(values)](std::string_view name) -> std::optional<std::string> {
-    auto it = values.find(std::string(name));
-    return it == values.end() ? std::nullopt : std::optional<std::string>(it->second);
-  };
-}
 
 // A port that was free a moment ago (the server binds it next).
 int free_port() {
@@ -165,18 +160,6 @@ ModuleRun run_module(ActionFn module,
 
 // ---- pure pieces ---------------------------------------------------------------------------
 
-TEST(RedactUrl, DropsUserInfoQueryAndFragment) {
-  EXPECT_EQ(redact_url("https://user:pw@example.com/a/b?X-Amz-Signature=s#f"),
-            "https://example.com/a/b");
-  EXPECT_EQ(redact_url("http://example.com"), "http://example.com");
-  EXPECT_EQ(redact_url("http://example.com/p@q"), "http://example.com/p@q");
-}
-
-TEST(UriEncode, KeepsUnreservedAndOptionallySlashes) {
-  EXPECT_EQ(uri_encode("a b/c+d~e", true), "a%20b/c%2Bd~e");
-  EXPECT_EQ(uri_encode("a/b=", false), "a%2Fb%3D");
-}
-
 TEST(ParseS3Uri, SplitsBucketAndKey) {
   Result<S3Uri> uri = parse_s3_uri("s3://bucket/dir/file.txt");
   ASSERT_TRUE(uri.ok());
@@ -186,106 +169,6 @@ TEST(ParseS3Uri, SplitsBucketAndKey) {
   EXPECT_FALSE(parse_s3_uri("https://bucket/key").ok());
   EXPECT_FALSE(parse_s3_uri("s3:///key").ok());
   EXPECT_FALSE(parse_s3_uri("s3://bad?bucket/key").ok());
-}
-
-// ---- configuration -------------------------------------------------------------------------
-
-class S3ConfigTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    Result<TempDir> dir = TempDir::create("kiln-s3config-");
-    ASSERT_TRUE(dir.ok());
-    home_ = std::make_unique<TempDir>(std::move(*dir));
-    fs::create_directories(home_->path() / ".aws");
-  }
-  void write_aws(const std::string& name, const std::string& text) {
-    ASSERT_TRUE(write_file(home_->path() / ".aws" / name, text).ok());
-  }
-  std::map<std::string, std::string> env() const { return {{"HOME", home_->path().string()}}; }
-  std::unique_ptr<TempDir> home_;
-};
-
-TEST_F(S3ConfigTest, ReadsTheEnvironment) {
-  auto vars = env();
-  vars["AWS_ENDPOINT_URL_S3"] = "http://127.0.0.1:9000";
-  vars["AWS_ENDPOINT_URL"] = "http://ignored:1";
-  vars["AWS_DEFAULT_REGION"] = "eu-west-1";
-  vars["AWS_ACCESS_KEY_ID"] = "AKID";
-  vars["AWS_SECRET_ACCESS_KEY"] = "SECRET";
-  vars["AWS_SESSION_TOKEN"] = "TOKEN";
-  Result<S3Config> config = load_s3_config(env_from(vars));
-  ASSERT_TRUE(config.ok()) << config.error().message;
-  EXPECT_EQ(config->endpoint, "http://127.0.0.1:9000");
-  EXPECT_EQ(config->region, "eu-west-1");
-  EXPECT_EQ(config->access_key_id, "AKID");
-  EXPECT_EQ(config->secret_access_key, "SECRET");
-  EXPECT_EQ(config->session_token, "TOKEN");
-}
-
-TEST_F(S3ConfigTest, DefaultsToUsEast1AndUnsignedRequests) {
-  Result<S3Config> config = load_s3_config(env_from(env()));
-  ASSERT_TRUE(config.ok()) << config.error().message;
-  EXPECT_EQ(config->region, "us-east-1");
-  EXPECT_EQ(config->endpoint, "");
-  EXPECT_EQ(config->access_key_id, "");
-}
-
-TEST_F(S3ConfigTest, ReadsTheNamedProfileFromSharedFiles) {
-  write_aws("credentials",
-            "[default]\naws_access_key_id = DEFAULTKEY\naws_secret_access_key = x\n"
-            "[build]\n# a comment\naws_access_key_id = BUILDKEY\n"
-            "aws_secret_access_key = BUILDSECRET\n");
-  write_aws("config",
-            "[default]\nregion = us-west-2\n"
-            "[profile build]\nregion = ap-south-1\nservices = local\n"
-            "[services local]\ns3 =\n  endpoint_url = http://127.0.0.1:4568\n");
-  auto vars = env();
-  vars["AWS_PROFILE"] = "build";
-  Result<S3Config> config = load_s3_config(env_from(vars));
-  ASSERT_TRUE(config.ok()) << config.error().message;
-  EXPECT_EQ(config->access_key_id, "BUILDKEY");
-  EXPECT_EQ(config->secret_access_key, "BUILDSECRET");
-  EXPECT_EQ(config->region, "ap-south-1");
-  EXPECT_EQ(config->endpoint, "http://127.0.0.1:4568");
-}
-
-TEST_F(S3ConfigTest, EnvironmentWinsOverFilesAndFileVariablesAreHonoured) {
-  fs::path elsewhere = home_->path() / "elsewhere";
-  ASSERT_TRUE(write_file(elsewhere,
-                         "[default]\naws_access_key_id = FILEKEY\n"
-                         "aws_secret_access_key = FILESECRET\nendpoint_url = http://file:1\n")
-                  .ok());
-  auto vars = env();
-  vars["AWS_SHARED_CREDENTIALS_FILE"] = elsewhere.string();
-  vars["AWS_CONFIG_FILE"] = elsewhere.string();
-  Result<S3Config> from_files = load_s3_config(env_from(vars));
-  ASSERT_TRUE(from_files.ok()) << from_files.error().message;
-  EXPECT_EQ(from_files->access_key_id, "FILEKEY");
-  EXPECT_EQ(from_files->endpoint, "http://file:1");
-  vars["AWS_ACCESS_KEY_ID"] = "ENVKEY";
-  vars["AWS_SECRET_ACCESS_KEY"] = "ENVSECRET";
-  vars["AWS_ENDPOINT_URL"] = "http://env:2";
-  Result<S3Config> from_env = load_s3_config(env_from(vars));
-  ASSERT_TRUE(from_env.ok()) << from_env.error().message;
-  EXPECT_EQ(from_env->access_key_id, "ENVKEY");
-  EXPECT_EQ(from_env->endpoint, "http://env:2");
-}
-
-TEST_F(S3ConfigTest, RejectsMissingProfilePartialKeysAndUnsupportedProviders) {
-  auto vars = env();
-  vars["AWS_PROFILE"] = "nope";
-  EXPECT_EQ(load_s3_config(env_from(vars)).error().code, ErrorCode::kNotFound);
-
-  vars = env();
-  vars["AWS_ACCESS_KEY_ID"] = "AKID";
-  Result<S3Config> partial = load_s3_config(env_from(vars));
-  ASSERT_FALSE(partial.ok());
-  EXPECT_NE(partial.error().message.find("secret access key"), std::string::npos);
-
-  write_aws("config", "[default]\nrole_arn = arn:aws:iam::123456789012:role/x\n");
-  Result<S3Config> role = load_s3_config(env_from(env()));
-  ASSERT_FALSE(role.ok());
-  EXPECT_NE(role.error().message.find("role_arn"), std::string::npos);
 }
 
 // ---- the HTTP fixture: WebDownload and S3 signing ------------------------------------------
@@ -354,7 +237,7 @@ class HttpFixtureTest : public ::testing::Test {
   ModuleRun download(const Json& inputs,
                      os::Deadline deadline = std::nullopt,
                      const std::atomic<bool>* cancel = nullptr) {
-    return run_module(&actions::web_download, inputs, env_from({}), deadline, cancel);
+    return run_module(&actions::web_download, inputs, fixed_env({}), deadline, cancel);
   }
 
   static inline std::unique_ptr<TempDir> dir_;
@@ -686,7 +569,7 @@ class S3Test : public ::testing::Test {
             {"HOME", work("home").string()}};
   }
   S3Client client(int page_size = 1000) const {
-    Result<S3Config> config = load_s3_config(env_from(env_vars()));
+    Result<S3Config> config = load_s3_config(fixed_env(env_vars()));
     EXPECT_TRUE(config.ok());
     config->list_page_size = page_size;
     return S3Client(*config);
@@ -710,7 +593,7 @@ class S3Test : public ::testing::Test {
     return out;
   }
   ModuleRun run(ActionFn module, const Json& inputs) const {
-    return run_module(module, inputs, env_from(env_vars()));
+    return run_module(module, inputs, fixed_env(env_vars()));
   }
 
   static inline std::unique_ptr<TempDir> dir_;

@@ -12,6 +12,13 @@ EnvLookup process_env() {
   };
 }
 
+EnvLookup fixed_env(std::map<std::string, std::string> values) {
+  return [values = std::move(values)](std::string_view name) -> std::optional<std::string> {
+    auto it = values.find(std::string(name));
+    return it == values.end() ? std::nullopt : std::optional<std::string>(it->second);
+  };
+}
+
 std::string input_string(const Json& object, std::string_view key, std::string_view fallback) {
   auto it = object.find(std::string(key));
   if (it == object.end() || it->is_null()) {
@@ -84,6 +91,13 @@ std::optional<std::string> interrupted(const ActionContext& context) {
     return fmt::format("step timed out after {} seconds", context.step.timeout_seconds);
   }
   return std::nullopt;
+}
+
+Status check_interrupted(const ActionContext& context) {
+  if (std::optional<std::string> stop = interrupted(context)) {
+    return Error{ErrorCode::kCancelled, *stop};
+  }
+  return ok_status();
 }
 
 }  // namespace kiln::toe

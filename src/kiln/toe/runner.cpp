@@ -7,6 +7,7 @@
 #include "kiln/base/log.hpp"
 #include "kiln/base/strings.hpp"
 #include "kiln/document/parser.hpp"
+#include "kiln/toe/aws_config.hpp"
 #include "kiln/toe/document_run.hpp"
 #include "kiln/toe/s3_client.hpp"
 #include "kiln/toe/state.hpp"

@@ -71,12 +71,7 @@ class RunnerTest : public ::testing::Test {
     return options;
   }
 
-  EnvLookup env_lookup() const {
-    return [this](std::string_view name) -> std::optional<std::string> {
-      auto it = env_.find(std::string(name));
-      return it != env_.end() ? std::optional<std::string>(it->second) : std::nullopt;
-    };
-  }
+  EnvLookup env_lookup() const { return fixed_env(env_); }
 
   Result<RunResult> run(const RunOptions& options, const std::atomic<bool>* cancel = nullptr) {
     Runner runner(clock_, probe_, env_lookup(), cancel);

@@ -1,109 +1,25 @@
 #pragma once
 
-// HTTP transfers over libcurl, and a small S3 client built on them (path-style requests against a
-// custom endpoint, virtual-hosted ones against AWS, signed with libcurl's AWS SigV4).
+// A small S3 client over http_transfer.hpp: path-style requests against a custom endpoint,
+// virtual-hosted ones against AWS, signed with SigV4 when the configuration has keys.
 //
-// Used by the WebDownload, S3Download and S3Upload modules. Nothing here throws. No function
-// writes the secret key, the session token or a request signature to an error or a log; URLs in
-// messages lose their user info and query (see redact_url).
+// Used by the S3Download and S3Upload modules and for s3:// documents. Nothing here throws. No
+// function writes the secret key, the session token or a request signature to an error or a log.
 //
-// Thread safety: every call uses its own curl handle, so calls may run on several threads at once.
+// Thread safety: an S3Client is immutable after construction; every call uses its own curl
+// handle, so calls may run on several threads at once.
 
-#include <atomic>
 #include <cstdint>
 #include <filesystem>
-#include <functional>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "kiln/base/result.hpp"
-#include "kiln/os/process.hpp"
-#include "kiln/toe/action.hpp"
+#include "kiln/toe/aws_config.hpp"
+#include "kiln/toe/http_transfer.hpp"
 
 namespace kiln::toe {
-
-// ---- HTTP transfers ------------------------------------------------------------------------
-
-// What stops a transfer early: a deadline and a cancel flag (both optional; the flag must outlive
-// the call). A stopped transfer fails with kTimeout or kCancelled.
-struct TransferControl {
-  os::Deadline deadline;
-  const std::atomic<bool>* cancel = nullptr;
-};
-
-// AWS Signature Version 4 for a request; libcurl computes the signature.
-struct AwsSigning {
-  std::string region;
-  std::string service = "s3";
-  std::string access_key_id;
-  std::string secret_access_key;
-};
-
-struct HttpRequest {
-  std::string method = "GET";        // GET, HEAD or PUT
-  std::string url;                   // may hold secrets in its query: never logged as is
-  std::vector<std::string> headers;  // "Name: value"
-  bool follow_redirects = false;
-  bool verify_tls = true;
-  // PUT: the file streamed as the body; empty path: an empty body.
-  std::filesystem::path upload_file;
-  std::optional<AwsSigning> signing;
-};
-
-struct HttpResponse {
-  long status = 0;              // the final status (after redirects when they are followed)
-  uint64_t body_bytes = 0;      // bytes of a 200 response given to the sink
-  int64_t content_length = -1;  // the Content-Length header, -1 when absent
-  std::string error_body;       // the start of the body of any other status, for error messages
-};
-
-// Receives the body of a 200 response in chunks. An error stops the transfer and is returned.
-using BodySink = std::function<Status(std::string_view chunk)>;
-
-// Performs one request. Only a 200 response's body reaches `sink`. Failing to get a response is an
-// error: kUnavailable when trying again may help (connection refused, reset, DNS, stalled),
-// kTimeout or kCancelled when `control` stopped it, the sink's own error when the sink failed. Any
-// HTTP status is a response, not an error.
-Result<HttpResponse> http_perform(const HttpRequest& request,
-                                  const BodySink& sink,
-                                  const TransferControl& control);
-
-// The error code an HTTP status stands for: 404/410 kNotFound, 401/403 kPermissionDenied, 409/412
-// kConflict, 408/429/5xx kUnavailable (worth trying again), anything else kInvalidArgument.
-ErrorCode error_code_for_http_status(long status);
-
-// `url` without user info, query and fragment: what may appear in logs and error messages.
-std::string redact_url(std::string_view url);
-
-// Percent-encodes every byte except A-Z a-z 0-9 - _ . ~ (and '/' when keep_slash), as SigV4 wants.
-std::string uri_encode(std::string_view text, bool keep_slash);
-
-// ---- S3 ------------------------------------------------------------------------------------
-
-struct S3Config {
-  std::string endpoint;  // "http://127.0.0.1:4568" (path-style requests); empty: AWS itself
-  std::string region = "us-east-1";
-  std::string access_key_id;  // empty: requests go unsigned (public buckets, local servers)
-  std::string secret_access_key;
-  std::string session_token;
-  int list_page_size = 1000;  // max-keys of each ListObjectsV2 request
-};
-
-// The configuration the AWS CLI would use, read through `env`:
-//   endpoint: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, then the profile's `services` section
-//     (`s3 =` / `endpoint_url =`), then the profile's `endpoint_url`; none of them when
-//     AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true;
-//   region: AWS_REGION, AWS_DEFAULT_REGION, the profile's `region`, else us-east-1;
-//   keys: AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN), else the profile in the
-//     credentials file, else the profile in the config file.
-// The profile is AWS_PROFILE (or AWS_DEFAULT_PROFILE, else "default"); the files are
-// AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE, by default ~/.aws/credentials and ~/.aws/config
-// with ~ from HOME. Missing files are fine; a profile named explicitly but found in neither file
-// is an error, and so is a profile that gets credentials in a way kiln does not implement
-// (role_arn, credential_process, SSO, web identity) without also holding static keys.
-Result<S3Config> load_s3_config(const EnvLookup& env);
 
 struct S3Uri {
   std::string bucket;

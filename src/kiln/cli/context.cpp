@@ -1,0 +1,74 @@
+#include "kiln/cli/context.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace kiln::cli {
+
+std::filesystem::path resolve_root(const std::string& flag) {
+  if (!flag.empty()) {
+    return std::filesystem::absolute(flag);
+  }
+  if (const char* env = std::getenv("KILN_ROOT"); env != nullptr && *env != '\0') {
+    return std::filesystem::absolute(env);
+  }
+  if (::geteuid() == 0) {
+    return "/var/lib/kiln";
+  }
+  if (const char* data = std::getenv("XDG_DATA_HOME"); data != nullptr && *data != '\0') {
+    return std::filesystem::path(data) / "kiln";
+  }
+  const char* home = std::getenv("HOME");
+  return std::filesystem::path(home != nullptr ? home : "/tmp") / ".local/share/kiln";
+}
+
+Result<image::Images*> Context::images() {
+  if (!images_) {
+    images_ = KILN_TRY(image::Images::open(root));
+  }
+  return images_.get();
+}
+
+Result<image::ImageName> image_name(const std::string& name, const std::string& version) {
+  KILN_TRY(catalog::validate_name(name));
+  catalog::SemanticVersion v = KILN_TRY(catalog::SemanticVersion::parse(version));
+  return image::ImageName{name, v};
+}
+
+void print_image(const store::ImageVersion& image) {
+  std::printf(
+      "%s\t%s\t%s\n", image.str().c_str(), image.arn.c_str(), image.manifest.digest.str().c_str());
+}
+
+int report(const Error& error) {
+  std::fprintf(stderr, "kiln: error: %s\n", error.message.c_str());
+  switch (error.code) {
+    case ErrorCode::kInvalidArgument:
+      return 2;
+    case ErrorCode::kNotFound:
+      return 3;
+    case ErrorCode::kCancelled:
+      return 130;
+    default:
+      return 1;
+  }
+}
+
+int for_each_instance(const std::vector<std::string>& ids,
+                      const std::function<Status(const std::string&)>& fn) {
+  int code = 0;
+  for (const std::string& id : ids) {
+    Status done = fn(id);
+    if (!done) {
+      int c = report(done.error());
+      code = code == 0 ? c : code;
+    } else {
+      std::printf("%s\n", id.c_str());
+    }
+  }
+  return code;
+}
+
+}  // namespace kiln::cli

@@ -1,0 +1,50 @@
+#pragma once
+
+// What every `kiln` verb works with: the root folder and the parts of kiln over it, opened on
+// first use.
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kiln/image/images.hpp"
+#include "kiln/instance/instance.hpp"
+
+namespace kiln::cli {
+
+struct Context {
+  Context(std::filesystem::path root_dir, instance::Helpers helper_programs)
+      : root(std::move(root_dir)), helpers(std::move(helper_programs)) {}
+
+  std::filesystem::path root;  // --root, $KILN_ROOT, or the default for this user
+  instance::Helpers helpers;
+
+  instance::Instances instances() const { return instance::Instances(root, helpers); }
+  // The images under the root, opened (and the store created) on first use.
+  Result<image::Images*> images();
+
+ private:
+  std::unique_ptr<image::Images> images_;
+};
+
+// "name" and "x.y.z" as an image name, checked.
+Result<image::ImageName> image_name(const std::string& name, const std::string& version);
+
+// Prints an image version: its ref, ARN and manifest digest.
+void print_image(const store::ImageVersion& image);
+
+// The root folder: `flag` if given, else $KILN_ROOT, else /var/lib/kiln for root and
+// $XDG_DATA_HOME/kiln (~/.local/share/kiln) for other users.
+std::filesystem::path resolve_root(const std::string& flag);
+
+// Prints "kiln: error: <message>" on stderr and returns the exit code for `error`.
+int report(const Error& error);
+
+// Runs `fn` for every id, printing each id done; returns the exit code of the first failure (the
+// others still run).
+int for_each_instance(const std::vector<std::string>& ids,
+                      const std::function<Status(const std::string&)>& fn);
+
+}  // namespace kiln::cli

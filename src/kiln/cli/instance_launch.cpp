@@ -1,0 +1,48 @@
+// kiln instance launch REF [--network host|none]: a new instance of an image; its id is the last
+// word printed.
+
+#include "kiln/cli/verbs.hpp"
+
+namespace kiln::cli {
+
+Verb add_instance_launch(CLI::App& group) {
+  struct Args {
+    std::string ref;
+    std::string network = "host";
+  };
+  auto args = std::make_shared<Args>();
+  CLI::App* cmd = group.add_subcommand("launch", "Launch an instance of an image");
+  cmd->add_option("ref", args->ref, "Image: ARN or name/x.y.z[/build] (x wildcards)")->required();
+  cmd->add_option("--network", args->network, "host (default) or none")
+      ->check(CLI::IsMember({"host", "none"}));
+  return {cmd, [args](Context& context) {
+            Result<image::Images*> images = context.images();
+            if (!images) {
+              return report(images.error());
+            }
+            Result<store::ImageVersion> found = (*images)->store().resolve(args->ref);
+            if (!found) {
+              return report(found.error());
+            }
+            Result<std::vector<std::filesystem::path>> lower = (*images)->lower_dirs(*found);
+            if (!lower) {
+              return report(lower.error());
+            }
+            instance::LaunchRequest request{
+                found->str(),
+                found->manifest.digest.str(),
+                *lower,
+                args->network == "none" ? instance::Network::kNone : instance::Network::kHost};
+            Result<instance::InstanceRecord> launched = context.instances().launch(request);
+            if (!launched) {
+              return report(launched.error());
+            }
+            std::printf("launched %s from %s: %s\n",
+                        launched->id.c_str(),
+                        found->str().c_str(),
+                        launched->id.c_str());
+            return 0;
+          }};
+}
+
+}  // namespace kiln::cli

@@ -1,0 +1,91 @@
+// The `kiln` command line: global options, the command groups and their verbs, and the hidden
+// helper verbs kiln runs in processes of its own.
+
+#include <cstdio>
+
+#include "kiln/cli/verbs.hpp"
+
+#ifndef KILN_VERSION
+#define KILN_VERSION "0.0.0"
+#endif
+#ifndef KILN_BUILD_LIBEXEC
+#define KILN_BUILD_LIBEXEC ""
+#endif
+
+namespace kiln::cli {
+namespace {
+
+// `kiln __instance-run FOLDER`: the privileged half of starting an instance.
+int instance_run(const std::string& folder, const instance::Helpers& helpers) {
+  Status failed = instance::run_sandbox(folder, helpers);
+  std::fprintf(stderr, "kiln: error: starting the sandbox: %s\n", failed.error().message.c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"kiln: bakes golden server images on your own machines", "kiln"};
+  app.set_version_flag("--version", std::string("kiln ") + KILN_VERSION);
+  app.require_subcommand(1);
+  std::string root_flag;
+  app.add_option("--root",
+                 root_flag,
+                 "Where kiln keeps everything (default: $KILN_ROOT, "
+                 "/var/lib/kiln as root, ~/.local/share/kiln otherwise)");
+
+  std::vector<Verb> verbs;
+  CLI::App* image = app.add_subcommand("image", "Images: bootstrap, import, export, list");
+  image->require_subcommand(1);
+  for (auto add : {add_image_bootstrap,
+                   add_image_import,
+                   add_image_export,
+                   add_image_list,
+                   add_image_get,
+                   add_image_delete}) {
+    verbs.push_back(add(*image));
+  }
+  CLI::App* instance = app.add_subcommand("instance", "Instances: machines made from an image");
+  instance->require_subcommand(1);
+  for (auto add : {add_instance_launch,
+                   add_instance_exec,
+                   add_instance_shell,
+                   add_instance_cp,
+                   add_instance_snapshot,
+                   add_instance_list}) {
+    verbs.push_back(add(*instance));
+  }
+  for (Verb& verb : add_instance_lifecycle(*instance)) {
+    verbs.push_back(std::move(verb));
+  }
+
+  CLI::App* store = app.add_subcommand("store", "The image store: verify, gc");
+  store->require_subcommand(1);
+  for (auto add : {add_store_verify, add_store_gc}) {
+    verbs.push_back(add(*store));
+  }
+
+  std::string run_folder;
+  CLI::App* run = app.add_subcommand("__instance-run", "");
+  run->group("");  // hidden: kiln runs it itself
+  run->add_option("folder", run_folder)->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  Context context{resolve_root(root_flag), instance::find_helpers(KILN_BUILD_LIBEXEC)};
+  if (*run) {
+    return instance_run(run_folder, context.helpers);
+  }
+  for (Verb& verb : verbs) {
+    if (verb.command->parsed()) {
+      return verb.run(context);
+    }
+  }
+  return 2;
+}
+
+}  // namespace kiln::cli

@@ -1,0 +1,112 @@
+#include "kiln/instance/sandbox.hpp"
+
+namespace kiln::instance {
+
+Json to_json(const SandboxSpec& spec) {
+  Json lower = Json::array();
+  for (const auto& l : spec.lower) {
+    lower.push_back(l.string());
+  }
+  Json binds = Json::array();
+  for (const BindMount& b : spec.binds) {
+    binds.push_back(
+        Json{{"source", b.source.string()}, {"target", b.target}, {"readOnly", b.read_only}});
+  }
+  return Json{{"lower", lower},
+              {"upper", spec.upper.string()},
+              {"work", spec.work.string()},
+              {"merged", spec.merged.string()},
+              {"hostname", spec.hostname},
+              {"network", spec.network == Network::kNone ? "none" : "host"},
+              {"binds", binds}};
+}
+
+Result<SandboxSpec> sandbox_from_json(const Json& j) {
+  SandboxSpec spec;
+  try {
+    for (const Json& l : j.at("lower")) {
+      spec.lower.emplace_back(l.get<std::string>());
+    }
+    spec.upper = j.at("upper").get<std::string>();
+    spec.work = j.at("work").get<std::string>();
+    spec.merged = j.at("merged").get<std::string>();
+    spec.hostname = j.at("hostname").get<std::string>();
+    spec.network = j.at("network").get<std::string>() == "none" ? Network::kNone : Network::kHost;
+    for (const Json& b : j.at("binds")) {
+      spec.binds.push_back(BindMount{b.at("source").get<std::string>(),
+                                     b.at("target").get<std::string>(),
+                                     b.at("readOnly").get<bool>()});
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return make_error(ErrorCode::kCorruption, "sandbox description: {}", e.what());
+  }
+  if (spec.lower.empty()) {
+    return make_error(ErrorCode::kCorruption, "sandbox description: no layers");
+  }
+  return spec;
+}
+
+std::vector<std::string> bwrap_arguments(const SandboxSpec& spec,
+                                         const std::string& init,
+                                         int info_fd) {
+  std::vector<std::string> args{
+      // Own PID, UTS and IPC namespaces: the instance sees only its own processes and name.
+      "--unshare-pid",
+      "--unshare-uts",
+      "--unshare-ipc",
+      // The assembled overlay is the root; the host's filesystem is not visible at all.
+      "--bind",
+      spec.merged.string(),
+      "/",
+      // Fresh /proc for the new PID namespace, a minimal /dev, private /dev/shm via /dev.
+      "--proc",
+      "/proc",
+      "--dev",
+      "/dev",
+      "--hostname",
+      spec.hostname,
+      // The instance is a machine of its own: it must outlive the kiln command that started it.
+      "--new-session",
+      "--info-fd",
+      std::to_string(info_fd)};
+  if (spec.network == Network::kNone) {
+    args.insert(args.begin(), "--unshare-net");
+  }
+  for (const BindMount& b : spec.binds) {
+    args.push_back(b.read_only ? "--ro-bind" : "--bind");
+    args.push_back(b.source.string());
+    args.push_back(b.target);
+  }
+  args.push_back("--");
+  args.push_back(init);
+  return args;
+}
+
+std::vector<std::string> nsenter_arguments(pid_t pid,
+                                           Network network,
+                                           const std::vector<std::string>& command) {
+  std::vector<std::string> args{
+      "--target", std::to_string(pid), "--mount", "--uts", "--ipc", "--pid", "--root", "--wd"};
+  if (network == Network::kNone) {
+    args.push_back("--net");
+  }
+  args.push_back("--");
+  args.insert(args.end(), command.begin(), command.end());
+  return args;
+}
+
+std::vector<std::string> instance_environment(const std::string& hostname,
+                                              const std::string& term) {
+  std::vector<std::string> env{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                               "HOME=/root",
+                               "USER=root",
+                               "LOGNAME=root",
+                               "HOSTNAME=" + hostname,
+                               "LANG=C.UTF-8"};
+  if (!term.empty()) {
+    env.push_back("TERM=" + term);
+  }
+  return env;
+}
+
+}  // namespace kiln::instance
