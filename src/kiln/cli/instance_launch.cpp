@@ -9,12 +9,17 @@ Verb add_instance_launch(CLI::App& group) {
   struct Args {
     std::string ref;
     std::string network = "host";
+    std::string type;
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd = group.add_subcommand("launch", "Launch an instance of an image");
   cmd->add_option("ref", args->ref, "Image: ARN or name/x.y.z[/build] (x wildcards)")->required();
   cmd->add_option("--network", args->network, "host (default) or none")
       ->check(CLI::IsMember({"host", "none"}));
+  cmd->add_option("--type",
+                  args->type,
+                  "Instance type, as EC2 names them (t3.medium, m5.large, ...): its memory, CPUs "
+                  "and process limits (default: none)");
   return {cmd, [args](Context& context) {
             Result<image::Images*> images = context.images();
             if (!images) {
@@ -33,6 +38,7 @@ Verb add_instance_launch(CLI::App& group) {
                 found->manifest.digest.str(),
                 *lower,
                 args->network == "none" ? instance::Network::kNone : instance::Network::kHost};
+            request.instance_type = args->type;
             Result<instance::InstanceRecord> launched = context.instances().launch(request);
             if (!launched) {
               return report(launched.error());

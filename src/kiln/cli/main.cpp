@@ -25,6 +25,19 @@ int instance_run(const std::string& folder, const instance::Helpers& helpers) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Helper verbs kiln runs itself in processes of their own (not for users, not in the help).
+  if (argc >= 3 && std::string_view(argv[1]) == "__instance-run") {
+    return instance_run(argv[2], instance::find_helpers(KILN_BUILD_LIBEXEC));
+  }
+  if (argc >= 3 && std::string_view(argv[1]) == "__instance-enter") {
+    std::vector<std::string> args(argv + 3, argv + argc);
+    Status failed =
+        instance::enter_sandbox(argv[2], instance::find_helpers(KILN_BUILD_LIBEXEC), args);
+    std::fprintf(
+        stderr, "kiln: error: entering the instance: %s\n", failed.error().message.c_str());
+    return 1;
+  }
+
   CLI::App app{"kiln: bakes golden server images on your own machines", "kiln"};
   app.set_version_flag("--version", std::string("kiln ") + KILN_VERSION);
   app.require_subcommand(1);
@@ -65,11 +78,6 @@ int main(int argc, char** argv) {
     verbs.push_back(add(*store));
   }
 
-  std::string run_folder;
-  CLI::App* run = app.add_subcommand("__instance-run", "");
-  run->group("");  // hidden: kiln runs it itself
-  run->add_option("folder", run_folder)->required();
-
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -77,9 +85,6 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
   Context context{resolve_root(root_flag), instance::find_helpers(KILN_BUILD_LIBEXEC)};
-  if (*run) {
-    return instance_run(run_folder, context.helpers);
-  }
   for (Verb& verb : verbs) {
     if (verb.command->parsed()) {
       return verb.run(context);

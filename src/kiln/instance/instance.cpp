@@ -9,12 +9,17 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <thread>
 
 #include "kiln/base/file.hpp"
+#include "kiln/base/log.hpp"
 #include "kiln/base/strings.hpp"
 #include "kiln/base/unique_fd.hpp"
+#include "kiln/instance/instance_type.hpp"
+#include "kiln/os/cgroup.hpp"
 #include "kiln/os/namespace.hpp"
 #include "kiln/os/process.hpp"
 
@@ -128,6 +133,7 @@ Json to_json(const InstanceRecord& r) {
               {"image", r.image},
               {"imageDigest", r.image_digest},
               {"created", r.created},
+              {"instanceType", r.instance_type},
               {"stopped", r.stopped},
               {"monitorPid", r.monitor_pid},
               {"initPid", r.init_pid},
@@ -142,6 +148,7 @@ Result<InstanceRecord> record_from_json(const Json& j) {
     r.image = j.at("image").get<std::string>();
     r.image_digest = j.at("imageDigest").get<std::string>();
     r.created = j.at("created").get<std::string>();
+    r.instance_type = j.value("instanceType", "");
     r.stopped = j.at("stopped").get<bool>();
     r.monitor_pid = j.at("monitorPid").get<pid_t>();
     r.init_pid = j.at("initPid").get<pid_t>();
@@ -197,8 +204,10 @@ Result<InstanceRecord> Instances::launch(const LaunchRequest& request) {
   if (request.lower.empty()) {
     return make_error(ErrorCode::kInvalidArgument, "an instance needs an image with layers");
   }
+  os::ResourceLimits limits = KILN_TRY(limits_for(request.instance_type));
   InstanceRecord record;
   record.id = new_instance_id();
+  record.instance_type = request.instance_type;
   record.image = request.image;
   record.image_digest = request.image_digest;
   record.created = format_rfc3339_utc(std::chrono::system_clock::now());
@@ -218,6 +227,11 @@ Result<InstanceRecord> Instances::launch(const LaunchRequest& request) {
                                record.id,
                                request.network,
                                request.binds};
+  os::CgroupSet cgroups = KILN_TRY(os::create_cgroups(record.id, limits));
+  for (const std::string& warning : cgroups.warnings) {
+    KILN_LOG(kWarning, "instance {}: {}", record.id, warning);
+  }
+  record.sandbox.cgroups = cgroups.groups;
   KILN_TRY(save(record));
   if (Status started = start(record.id); !started) {
     std::error_code ignored;
@@ -309,6 +323,7 @@ Status Instances::reboot(const std::string& id) {
 Status Instances::terminate(const std::string& id) {
   InstanceRecord record = KILN_TRY(get(id));
   KILN_TRY(kill_processes(record));
+  os::remove_cgroups(os::CgroupSet{record.sandbox.cgroups, {}});
   std::error_code ec;
   fs::remove_all(dir_ / id, ec);
   if (ec) {
@@ -335,6 +350,10 @@ Result<int> Instances::exec(const std::string& id,
                             const std::string& term) {
   InstanceRecord record = KILN_TRY(running(id));
   std::vector<std::string> argv{helpers_.nsenter.string()};
+  if (!record.sandbox.cgroups.empty()) {
+    // The command must run under the instance's limits: a kiln helper joins its cgroups first.
+    argv = {helpers_.kiln.string(), "__instance-enter", (dir_ / id).string()};
+  }
   for (std::string& a : nsenter_arguments(record.init_pid, record.sandbox.network, command)) {
     argv.push_back(std::move(a));
   }
@@ -349,6 +368,8 @@ Status run_sandbox(const fs::path& folder, const Helpers& helpers) {
     return make_error(ErrorCode::kCorruption, "{}: unreadable", (folder / "sandbox.json").string());
   }
   SandboxSpec spec = KILN_TRY(sandbox_from_json(j));
+  // Join the limits first: bwrap and everything in the sandbox inherit them.
+  KILN_TRY(os::join_cgroups(os::CgroupSet{spec.cgroups, {}}));
   KILN_TRY(os::enter_private_mount_namespace());
   KILN_TRY(os::mount_overlay(os::OverlayMount{spec.lower, spec.upper, spec.work, spec.merged}));
   std::optional<fs::path> bwrap = os::find_program(helpers.bwrap.string());
@@ -367,6 +388,40 @@ Status run_sandbox(const fs::path& folder, const Helpers& helpers) {
   argv.push_back(nullptr);
   ::execv(bwrap->c_str(), argv.data());
   return errno_error(errno, fmt::format("running {}", bwrap->string()));
+}
+
+namespace {
+
+[[noreturn]] void exec_or_die(const std::string& program, std::vector<std::string> args) {
+  std::vector<char*> argv;
+  for (std::string& a : args) {
+    argv.push_back(a.data());
+  }
+  argv.push_back(nullptr);
+  ::execv(program.c_str(), argv.data());
+  std::fprintf(stderr, "kiln: error: running %s: %s\n", program.c_str(), std::strerror(errno));
+  std::_Exit(127);
+}
+
+}  // namespace
+
+Status enter_sandbox(const fs::path& folder,
+                     const Helpers& helpers,
+                     const std::vector<std::string>& nsenter_args) {
+  std::string text = KILN_TRY(read_file(folder / "sandbox.json"));
+  Json j = Json::parse(text, nullptr, false);
+  if (j.is_discarded()) {
+    return make_error(ErrorCode::kCorruption, "{}: unreadable", (folder / "sandbox.json").string());
+  }
+  SandboxSpec spec = KILN_TRY(sandbox_from_json(j));
+  KILN_TRY(os::join_cgroups(os::CgroupSet{spec.cgroups, {}}));
+  std::optional<fs::path> nsenter = os::find_program(helpers.nsenter.string());
+  if (!nsenter) {
+    return make_error(ErrorCode::kNotFound, "nsenter not found: install util-linux");
+  }
+  std::vector<std::string> args{nsenter->string()};
+  args.insert(args.end(), nsenter_args.begin(), nsenter_args.end());
+  exec_or_die(nsenter->string(), std::move(args));
 }
 
 Helpers find_helpers(const fs::path& build_dir) {

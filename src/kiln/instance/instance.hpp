@@ -31,10 +31,11 @@ struct InstanceRecord {
   std::string image;         // what it was launched from (an ARN or name/version)
   std::string image_digest;  // the image's manifest digest
   SandboxSpec sandbox;
-  std::string created;    // RFC 3339
-  bool stopped = true;    // false while it should be running
-  pid_t monitor_pid = 0;  // bwrap outside the sandbox
-  pid_t init_pid = 0;     // the sandbox's first process, host pid
+  std::string created;        // RFC 3339
+  std::string instance_type;  // "" (no limits) or an EC2 name (instance_type.hpp)
+  bool stopped = true;        // false while it should be running
+  pid_t monitor_pid = 0;      // bwrap outside the sandbox
+  pid_t init_pid = 0;         // the sandbox's first process, host pid
   unsigned long long init_start = 0;
 
   State state() const;  // derived from the record and the live processes
@@ -49,6 +50,7 @@ struct LaunchRequest {
   std::vector<std::filesystem::path> lower;  // unpacked layers, top-most first
   Network network = Network::kHost;
   std::vector<BindMount> binds = {};
+  std::string instance_type = {};  // resource limits by EC2 name; "" for none
 };
 
 // Where kiln's helper programs are: the kiln binary itself (re-executed for the privileged part
@@ -99,6 +101,13 @@ class Instances {
 // of its own: enter a private mount namespace, mount the overlay, and become bwrap (which
 // reports the sandbox's pids on file descriptor 3). Returns only on failure.
 Status run_sandbox(const std::filesystem::path& folder, const Helpers& helpers);
+
+// The privileged half of exec when the instance has resource limits: `kiln __instance-enter
+// <folder> <nsenter arguments...>` joins the instance's cgroups, then becomes nsenter. Returns
+// only on failure.
+Status enter_sandbox(const std::filesystem::path& folder,
+                     const Helpers& helpers,
+                     const std::vector<std::string>& nsenter_args);
 
 // Finds kiln's helper programs: $KILN_LIBEXEC_DIR, then <dir of this program>/../libexec/kiln,
 // then `build_dir` (the build tree).

@@ -66,10 +66,11 @@ class InstanceTest : public ::testing::Test {
     ASSERT_TRUE(write_file(dir / "etc" / "motd", "from the image\n").ok());
   }
 
-  InstanceRecord launch(Network network = Network::kHost) {
+  InstanceRecord launch(Network network = Network::kHost, const std::string& type = "") {
     Instances instances(root(), helpers_);
-    Result<InstanceRecord> r =
-        instances.launch({"busybox/1.0.0/1", "sha256:test", {root() / "layers" / "base"}, network});
+    LaunchRequest request{"busybox/1.0.0/1", "sha256:test", {root() / "layers" / "base"}, network};
+    request.instance_type = type;
+    Result<InstanceRecord> r = instances.launch(request);
     EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
     return r.ok() ? *r : InstanceRecord{};
   }
@@ -188,6 +189,43 @@ TEST_F(InstanceTest, NetworkNoneHasOnlyLoopback) {
             0);
   std::string nets = upper_file(r.id, "tmp/nets");
   EXPECT_EQ(nets.find("eth"), std::string::npos) << nets;
+}
+
+TEST_F(InstanceTest, AnInstanceTypeLimitsMemoryAndItsGroupsGoWithTheInstance) {
+  InstanceRecord r = launch(Network::kHost, "t3.nano");
+  ASSERT_FALSE(r.id.empty());
+  std::optional<fs::path> memory;
+  for (const fs::path& group : r.sandbox.cgroups) {
+    if (fs::exists(group / "memory.limit_in_bytes") || fs::exists(group / "memory.max")) {
+      memory = group;
+    }
+  }
+  if (!memory) {
+    GTEST_SKIP() << "this host has no memory cgroup controller";
+  }
+  std::string limit =
+      read_file(fs::exists(*memory / "memory.max") ? *memory / "memory.max"
+                                                   : *memory / "memory.limit_in_bytes")
+          .value_or("");
+  EXPECT_EQ(limit, "536870912\n");
+  // 700 MB through tail (which keeps a whole line: /dev/zero has none) exceeds t3.nano's 512 MiB.
+  EXPECT_EQ(exec(r.id, "head -c 700000000 /dev/zero | tail > /dev/null; echo $? > /tmp/rc"), 0);
+  EXPECT_EQ(upper_file(r.id, "tmp/rc"), "137\n") << "the allocation was not stopped";
+  Instances instances(root(), helpers_);
+  ASSERT_TRUE(instances.terminate(r.id).ok());
+  for (const fs::path& group : r.sandbox.cgroups) {
+    EXPECT_FALSE(fs::exists(group)) << group;
+  }
+}
+
+TEST_F(InstanceTest, AnUnknownInstanceTypeIsRefused) {
+  Instances instances(root(), helpers_);
+  LaunchRequest request{"busybox", "sha256:test", {root() / "layers" / "base"}};
+  request.instance_type = "x9.enormous";
+  Result<InstanceRecord> r = instances.launch(request);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(r.error().message.find("t3.medium"), std::string::npos);
 }
 
 TEST_F(InstanceTest, InstancesOutliveTheirRecordsProcessAndAreListed) {

@@ -12,13 +12,18 @@ Json to_json(const SandboxSpec& spec) {
     binds.push_back(
         Json{{"source", b.source.string()}, {"target", b.target}, {"readOnly", b.read_only}});
   }
+  Json cgroups = Json::array();
+  for (const auto& c : spec.cgroups) {
+    cgroups.push_back(c.string());
+  }
   return Json{{"lower", lower},
               {"upper", spec.upper.string()},
               {"work", spec.work.string()},
               {"merged", spec.merged.string()},
               {"hostname", spec.hostname},
               {"network", spec.network == Network::kNone ? "none" : "host"},
-              {"binds", binds}};
+              {"binds", binds},
+              {"cgroups", cgroups}};
 }
 
 Result<SandboxSpec> sandbox_from_json(const Json& j) {
@@ -36,6 +41,9 @@ Result<SandboxSpec> sandbox_from_json(const Json& j) {
       spec.binds.push_back(BindMount{b.at("source").get<std::string>(),
                                      b.at("target").get<std::string>(),
                                      b.at("readOnly").get<bool>()});
+    }
+    for (const Json& c : j.value("cgroups", Json::array())) {
+      spec.cgroups.emplace_back(c.get<std::string>());
     }
   } catch (const nlohmann::json::exception& e) {
     return make_error(ErrorCode::kCorruption, "sandbox description: {}", e.what());

@@ -31,6 +31,8 @@ struct SandboxSpec {
   std::string hostname;
   Network network = Network::kHost;
   std::vector<BindMount> binds = {};  // put in on purpose (runner, documents, logs)
+  // cgroups the sandbox's processes join (os/cgroup.hpp); empty: no resource limits.
+  std::vector<std::filesystem::path> cgroups = {};
 };
 
 Json to_json(const SandboxSpec& spec);
