@@ -27,6 +27,7 @@ std::filesystem::path resolve_root(const std::string& flag) {
 Result<image::Images*> Context::images() {
   if (!images_) {
     images_ = KILN_TRY(image::Images::open(root));
+    images_->layer_format = layer_format;
   }
   return images_.get();
 }

@@ -20,6 +20,7 @@ struct Context {
 
   std::filesystem::path root;  // --root, $KILN_ROOT, or the default for this user
   instance::Helpers helpers;
+  store::LayerFormat layer_format = store::LayerFormat::kZstd;  // --layer-compression
 
   instance::Instances instances() const { return instance::Instances(root, helpers); }
   // The images under the root, opened (and the store created) on first use.

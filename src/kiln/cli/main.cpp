@@ -42,6 +42,12 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("kiln ") + KILN_VERSION);
   app.require_subcommand(1);
   std::string root_flag;
+  std::string compression = "zstd";
+  app.add_option("--layer-compression",
+                 compression,
+                 "How new layers are compressed: zstd (default, both cores) or gzip (for "
+                 "registries that want it)")
+      ->check(CLI::IsMember({"zstd", "gzip"}));
   app.add_option("--root",
                  root_flag,
                  "Where kiln keeps everything (default: $KILN_ROOT, "
@@ -85,6 +91,8 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
   Context context{resolve_root(root_flag), instance::find_helpers(KILN_BUILD_LIBEXEC)};
+  context.layer_format =
+      compression == "gzip" ? store::LayerFormat::kGzip : store::LayerFormat::kZstd;
   for (Verb& verb : verbs) {
     if (verb.command->parsed()) {
       return verb.run(context);
