@@ -201,6 +201,10 @@ Result<std::vector<InstanceRecord>> Instances::list() const {
 }
 
 Result<InstanceRecord> Instances::launch(const LaunchRequest& request) {
+  if (::geteuid() != 0) {
+    return make_error(ErrorCode::kPermissionDenied,
+                      "instances need root (mount namespaces, overlayfs, cgroups)");
+  }
   if (request.lower.empty()) {
     return make_error(ErrorCode::kInvalidArgument, "an instance needs an image with layers");
   }
@@ -242,6 +246,10 @@ Result<InstanceRecord> Instances::launch(const LaunchRequest& request) {
 }
 
 Status Instances::start(const std::string& id) {
+  if (::geteuid() != 0) {
+    return make_error(ErrorCode::kPermissionDenied,
+                      "instances need root (mount namespaces, overlayfs, cgroups)");
+  }
   InstanceRecord record = KILN_TRY(get(id));
   if (record.state() == State::kRunning) {
     return make_error(ErrorCode::kConflict, "instance {} is already running", id);
