@@ -160,6 +160,25 @@ Status AtomicFile::commit() {
   return ok_status();
 }
 
+Status replace_file(const fs::path& path, std::string_view content, int mode) {
+  std::string templ = path.string() + ".tmp.XXXXXX";
+  std::vector<char> buf(templ.begin(), templ.end());
+  buf.push_back('\0');
+  UniqueFd fd(::mkostemp(buf.data(), O_CLOEXEC));
+  if (!fd.valid()) {
+    return errno_error(errno, fmt::format("creating a temporary file for {}", path.string()));
+  }
+  ::fchmod(fd.get(), static_cast<mode_t>(mode));
+  Status written = write_all(fd.get(), content, buf.data());
+  if (written && ::rename(buf.data(), path.c_str()) != 0) {
+    written = errno_error(errno, fmt::format("renaming into {}", path.string()));
+  }
+  if (!written) {
+    ::unlink(buf.data());
+  }
+  return written;
+}
+
 Status write_file_atomic(const fs::path& path, std::string_view content, int mode) {
   AtomicFile file = KILN_TRY(AtomicFile::open(path, mode));
   KILN_TRY(file.write(content));

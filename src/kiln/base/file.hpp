@@ -62,6 +62,11 @@ class AtomicFile {
   int fd_ = -1;
 };
 
+// Replaces `path` by a temporary file and a rename, without fsync: readers never see a half-written
+// file, but a crash may lose the new content. For state that does not outlive the machine's
+// processes (records of running instances), where syncing would only cost time.
+Status replace_file(const std::filesystem::path& path, std::string_view content, int mode = 0644);
+
 // Writes `content` to `path` through an AtomicFile.
 Status write_file_atomic(const std::filesystem::path& path,
                          std::string_view content,

@@ -161,8 +161,7 @@ Result<InstanceRecord> record_from_json(const Json& j) {
 }
 
 Status Instances::save(const InstanceRecord& record) const {
-  return write_file_atomic(
-      dir_ / record.id / "instance.json", to_json(record).dump(2) + "\n", 0600);
+  return replace_file(dir_ / record.id / "instance.json", to_json(record).dump(2) + "\n", 0600);
 }
 
 Result<InstanceRecord> Instances::get(const std::string& id) const {
@@ -255,7 +254,7 @@ Status Instances::start(const std::string& id) {
     return make_error(ErrorCode::kConflict, "instance {} is already running", id);
   }
   fs::path folder = dir_ / id;
-  KILN_TRY(write_file_atomic(folder / "sandbox.json", to_json(record.sandbox).dump(2), 0600));
+  KILN_TRY(replace_file(folder / "sandbox.json", to_json(record.sandbox).dump(2), 0600));
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
     return errno_error(errno, "creating a pipe");
