@@ -2,6 +2,7 @@
 // helper verbs kiln runs in processes of its own.
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "kiln/cli/verbs.hpp"
 
@@ -29,13 +30,18 @@ int main(int argc, char** argv) {
   if (argc >= 3 && std::string_view(argv[1]) == "__instance-run") {
     return instance_run(argv[2], instance::find_helpers(KILN_BUILD_LIBEXEC));
   }
-  if (argc >= 3 && std::string_view(argv[1]) == "__instance-enter") {
-    std::vector<std::string> args(argv + 3, argv + argc);
-    Status failed =
-        instance::enter_sandbox(argv[2], instance::find_helpers(KILN_BUILD_LIBEXEC), args);
-    std::fprintf(
-        stderr, "kiln: error: entering the instance: %s\n", failed.error().message.c_str());
-    return 1;
+  if (argc >= 6 && std::string_view(argv[1]) == "__instance-enter") {
+    std::vector<std::string> command(argv + 5, argv + argc);
+    instance::Network network =
+        std::string_view(argv[4]) == "none" ? instance::Network::kNone : instance::Network::kHost;
+    Result<int> code =
+        instance::enter_instance(argv[2], static_cast<pid_t>(std::atoi(argv[3])), network, command);
+    if (!code) {
+      std::fprintf(
+          stderr, "kiln: error: entering the instance: %s\n", code.error().message.c_str());
+      return 125;
+    }
+    return *code;
   }
 
   CLI::App app{"kiln: bakes golden server images on your own machines", "kiln"};

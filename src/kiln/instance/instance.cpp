@@ -356,14 +356,14 @@ Result<int> Instances::exec(const std::string& id,
                             const std::vector<std::string>& command,
                             const std::string& term) {
   InstanceRecord record = KILN_TRY(running(id));
-  std::vector<std::string> argv{helpers_.nsenter.string()};
-  if (!record.sandbox.cgroups.empty()) {
-    // The command must run under the instance's limits: a kiln helper joins its cgroups first.
-    argv = {helpers_.kiln.string(), "__instance-enter", (dir_ / id).string()};
-  }
-  for (std::string& a : nsenter_arguments(record.init_pid, record.sandbox.network, command)) {
-    argv.push_back(std::move(a));
-  }
+  // A kiln helper joins the instance's cgroups and namespaces and drops the capabilities that
+  // reach the host before it runs the command (os::run_in_namespaces).
+  std::vector<std::string> argv{helpers_.kiln.string(),
+                                "__instance-enter",
+                                (dir_ / id).string(),
+                                std::to_string(record.init_pid),
+                                record.sandbox.network == Network::kNone ? "none" : "host"};
+  argv.insert(argv.end(), command.begin(), command.end());
   return os::run_attached(
       os::ProcessSpec{argv, instance_environment(record.sandbox.hostname, term)});
 }
@@ -397,24 +397,10 @@ Status run_sandbox(const fs::path& folder, const Helpers& helpers) {
   return errno_error(errno, fmt::format("running {}", bwrap->string()));
 }
 
-namespace {
-
-[[noreturn]] void exec_or_die(const std::string& program, std::vector<std::string> args) {
-  std::vector<char*> argv;
-  for (std::string& a : args) {
-    argv.push_back(a.data());
-  }
-  argv.push_back(nullptr);
-  ::execv(program.c_str(), argv.data());
-  std::fprintf(stderr, "kiln: error: running %s: %s\n", program.c_str(), std::strerror(errno));
-  std::_Exit(127);
-}
-
-}  // namespace
-
-Status enter_sandbox(const fs::path& folder,
-                     const Helpers& helpers,
-                     const std::vector<std::string>& nsenter_args) {
+Result<int> enter_instance(const fs::path& folder,
+                           pid_t pid,
+                           Network network,
+                           const std::vector<std::string>& command) {
   std::string text = KILN_TRY(read_file(folder / "sandbox.json"));
   Json j = Json::parse(text, nullptr, false);
   if (j.is_discarded()) {
@@ -422,13 +408,7 @@ Status enter_sandbox(const fs::path& folder,
   }
   SandboxSpec spec = KILN_TRY(sandbox_from_json(j));
   KILN_TRY(os::join_cgroups(os::CgroupSet{spec.cgroups, {}}));
-  std::optional<fs::path> nsenter = os::find_program(helpers.nsenter.string());
-  if (!nsenter) {
-    return make_error(ErrorCode::kNotFound, "nsenter not found: install util-linux");
-  }
-  std::vector<std::string> args{nsenter->string()};
-  args.insert(args.end(), nsenter_args.begin(), nsenter_args.end());
-  exec_or_die(nsenter->string(), std::move(args));
+  return os::run_in_namespaces(pid, network == Network::kNone, command);
 }
 
 Helpers find_helpers(const fs::path& build_dir) {

@@ -59,7 +59,6 @@ struct Helpers {
   std::filesystem::path kiln;
   std::filesystem::path sandbox_init;
   std::filesystem::path bwrap = "bwrap";
-  std::filesystem::path nsenter = "nsenter";
 };
 
 class Instances {
@@ -102,12 +101,13 @@ class Instances {
 // reports the sandbox's pids on file descriptor 3). Returns only on failure.
 Status run_sandbox(const std::filesystem::path& folder, const Helpers& helpers);
 
-// The privileged half of exec when the instance has resource limits: `kiln __instance-enter
-// <folder> <nsenter arguments...>` joins the instance's cgroups, then becomes nsenter. Returns
-// only on failure.
-Status enter_sandbox(const std::filesystem::path& folder,
-                     const Helpers& helpers,
-                     const std::vector<std::string>& nsenter_args);
+// The privileged half of exec, run as `kiln __instance-enter <folder> <pid> host|none
+// <command...>`: join the instance's cgroups and namespaces, drop the capabilities that reach the
+// host, run the command; returns its exit status.
+Result<int> enter_instance(const std::filesystem::path& folder,
+                           pid_t pid,
+                           Network network,
+                           const std::vector<std::string>& command);
 
 // Finds kiln's helper programs: $KILN_LIBEXEC_DIR, then <dir of this program>/../libexec/kiln,
 // then `build_dir` (the build tree).

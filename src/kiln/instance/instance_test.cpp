@@ -1,5 +1,5 @@
 // Privileged tests of instances on a real busybox root: namespaces, the overlay, the lifecycle.
-// They need root, bubblewrap and nsenter, and skip otherwise.
+// They need root, bubblewrap and busybox, and skip otherwise.
 
 #include "kiln/instance/instance.hpp"
 
@@ -24,7 +24,7 @@ class InstanceTest : public ::testing::Test {
     if (::geteuid() != 0) {
       GTEST_SKIP() << "needs root";
     }
-    for (const char* tool : {"bwrap", "nsenter", "busybox"}) {
+    for (const char* tool : {"bwrap", "busybox"}) {
       if (!os::find_program(tool)) {
         GTEST_SKIP() << tool << " is not installed";
       }
@@ -226,6 +226,18 @@ TEST_F(InstanceTest, AnUnknownInstanceTypeIsRefused) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
   EXPECT_NE(r.error().message.find("t3.medium"), std::string::npos);
+}
+
+TEST_F(InstanceTest, CommandsCannotReachTheHostsNetworkOrKernel) {
+  InstanceRecord r = launch();
+  // Capabilities that reach the host are gone: no address on the shared loopback, no kernel
+  // tunables, no device nodes; the ones a build needs (chown) stay.
+  EXPECT_NE(exec(r.id, "ip addr add 127.77.0.9/32 dev lo"), 0);
+  EXPECT_NE(exec(r.id, "echo 1 > /proc/sys/vm/drop_caches"), 0);
+  EXPECT_NE(exec(r.id, "mknod /root/disk b 8 0"), 0);
+  EXPECT_EQ(exec(r.id, "touch /root/f && chown 123:45 /root/f"), 0);
+  EXPECT_EQ(exec(r.id, "grep CapBnd /proc/self/status > /tmp/caps"), 0);
+  EXPECT_EQ(upper_file(r.id, "tmp/caps"), "CapBnd:\t00000000a00425fb\n");
 }
 
 TEST_F(InstanceTest, InstancesOutliveTheirRecordsProcessAndAreListed) {

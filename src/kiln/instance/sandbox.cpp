@@ -71,6 +71,10 @@ std::vector<std::string> bwrap_arguments(const SandboxSpec& spec,
       "/proc",
       "--dev",
       "/dev",
+      // Kernel tunables stay read-only: root in an instance must not retune the host.
+      "--ro-bind",
+      "/proc/sys",
+      "/proc/sys",
       "--hostname",
       spec.hostname,
       // The instance is a machine of its own: it must outlive the kiln command that started it.
@@ -87,19 +91,6 @@ std::vector<std::string> bwrap_arguments(const SandboxSpec& spec,
   }
   args.push_back("--");
   args.push_back(init);
-  return args;
-}
-
-std::vector<std::string> nsenter_arguments(pid_t pid,
-                                           Network network,
-                                           const std::vector<std::string>& command) {
-  std::vector<std::string> args{
-      "--target", std::to_string(pid), "--mount", "--uts", "--ipc", "--pid", "--root", "--wd"};
-  if (network == Network::kNone) {
-    args.push_back("--net");
-  }
-  args.push_back("--");
-  args.insert(args.end(), command.begin(), command.end());
   return args;
 }
 

@@ -45,13 +45,6 @@ std::vector<std::string> bwrap_arguments(const SandboxSpec& spec,
                                          const std::string& init,
                                          int info_fd);
 
-// nsenter's arguments (without the program name) to run `command` inside the sandbox whose first
-// process has host pid `pid`: its mount, UTS, IPC and PID namespaces (and network, if its own),
-// its root and working directory.
-std::vector<std::string> nsenter_arguments(pid_t pid,
-                                           Network network,
-                                           const std::vector<std::string>& command);
-
 // The environment commands start with inside an instance (not the host's).
 std::vector<std::string> instance_environment(const std::string& hostname, const std::string& term);
 

@@ -1,15 +1,24 @@
 #include "kiln/os/namespace.hpp"
 
+#include <fcntl.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 #include "kiln/base/file.hpp"
 #include "kiln/base/strings.hpp"
+#include "kiln/base/unique_fd.hpp"
 
 namespace kiln::os {
 
@@ -56,6 +65,111 @@ Status mount_overlay(const OverlayMount& m) {
     return errno_error(errno, fmt::format("mounting the overlay on {}", m.target.string()));
   }
   return ok_status();
+}
+
+const std::vector<int> kInstanceCapabilities = {CAP_CHOWN,
+                                                CAP_DAC_OVERRIDE,
+                                                CAP_FOWNER,
+                                                CAP_FSETID,
+                                                CAP_KILL,
+                                                CAP_SETGID,
+                                                CAP_SETUID,
+                                                CAP_SETPCAP,
+                                                CAP_NET_BIND_SERVICE,
+                                                CAP_NET_RAW,
+                                                CAP_SYS_CHROOT,
+                                                CAP_AUDIT_WRITE,
+                                                CAP_SETFCAP};
+
+namespace {
+
+// Drops every capability not in `keep` from the bounding, ambient, effective, permitted and
+// inheritable sets, so neither this process nor anything it runs can get them back.
+Status keep_only(const std::vector<int>& keep) {
+  uint64_t mask = 0;
+  for (int cap : keep) {
+    mask |= uint64_t{1} << cap;
+  }
+  for (int cap = 0; cap <= CAP_LAST_CAP; ++cap) {
+    if ((mask & (uint64_t{1} << cap)) == 0 && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 &&
+        errno != EINVAL) {
+      return errno_error(errno, fmt::format("dropping capability {}", cap));
+    }
+  }
+  ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  for (int i = 0; i < 2; ++i) {
+    auto bits = static_cast<uint32_t>(mask >> (32 * i));
+    data[i].effective = data[i].permitted = data[i].inheritable = bits;
+  }
+  if (::syscall(SYS_capset, &header, data) != 0) {
+    return errno_error(errno, "setting capabilities");
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+Result<int> run_in_namespaces(pid_t pid, bool network, const std::vector<std::string>& argv) {
+  // Everything is opened first: after joining the mount namespace, /proc is the instance's.
+  std::vector<std::string> kinds{"ipc", "uts", "pid", "mnt"};
+  if (network) {
+    kinds.insert(kinds.begin(), "net");
+  }
+  std::vector<UniqueFd> namespaces;
+  for (const std::string& kind : kinds) {
+    std::string path = fmt::format("/proc/{}/ns/{}", pid, kind);
+    namespaces.emplace_back(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!namespaces.back().valid()) {
+      return errno_error(errno, fmt::format("opening {}", path));
+    }
+  }
+  UniqueFd root(
+      ::open(fmt::format("/proc/{}/root", pid).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd cwd(
+      ::open(fmt::format("/proc/{}/cwd", pid).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root.valid()) {
+    return errno_error(errno, fmt::format("opening the root of process {}", pid));
+  }
+  for (size_t i = 0; i < kinds.size(); ++i) {
+    // setns joins one namespace; the PID namespace applies to the children forked below.
+    if (::setns(namespaces[i].get(), 0) != 0) {
+      return errno_error(errno, fmt::format("joining the {} namespace of {}", kinds[i], pid));
+    }
+  }
+  // The instance's root as ours: fchdir to the directory opened before, then chroot to it.
+  if (::fchdir(root.get()) != 0 || ::chroot(".") != 0) {
+    return errno_error(errno, "entering the instance's root");
+  }
+  if (!cwd.valid() || ::fchdir(cwd.get()) != 0) {
+    [[maybe_unused]] int rc = ::chdir("/");
+  }
+  pid_t child = ::fork();  // single-threaded helper: fork is safe here
+  if (child < 0) {
+    return errno_error(errno, "fork");
+  }
+  if (child == 0) {
+    if (Status dropped = keep_only(kInstanceCapabilities); !dropped) {
+      std::fprintf(stderr, "kiln: error: %s\n", dropped.error().message.c_str());
+      std::_Exit(126);
+    }
+    std::vector<char*> args;
+    for (const std::string& a : argv) {
+      args.push_back(const_cast<char*>(a.c_str()));
+    }
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    std::fprintf(stderr, "kiln: %s: %s\n", args[0], std::strerror(errno));
+    std::_Exit(errno == ENOENT ? 127 : 126);
+  }
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0) {
+    if (errno != EINTR) {
+      return errno_error(errno, "waiting for the command");
+    }
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 std::optional<unsigned long long> process_start_time(pid_t pid) {

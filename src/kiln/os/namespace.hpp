@@ -29,6 +29,18 @@ struct OverlayMount {
 // long is an error (the caller flattens the chain).
 Status mount_overlay(const OverlayMount& mount);
 
+// Runs `argv` inside the namespaces of process `pid` (IPC, UTS, PID, mount, and network when
+// `network` is set), with its root and working directory, keeping only the capabilities of
+// kInstanceCapabilities, and returns its exit status (128 + signal when a signal ended it). The
+// environment is this process's. For kiln's single-threaded helper process only: it forks.
+Result<int> run_in_namespaces(pid_t pid, bool network, const std::vector<std::string>& argv);
+
+// The capabilities a process in an instance keeps: what package managers and build scripts need
+// as root in their own filesystem (chown, file modes, setuid/setgid, binding low ports, chroot,
+// signals), and none that reach the host (no sys_admin, net_admin, sys_module, mknod, sys_rawio,
+// sys_time, ...). Docker's default set, less mknod.
+extern const std::vector<int> kInstanceCapabilities;
+
 // The start time of a process (field 22 of /proc/<pid>/stat, in clock ticks since boot), which
 // tells a live process from a later one that reused its pid. nullopt if the process is gone.
 std::optional<unsigned long long> process_start_time(pid_t pid);

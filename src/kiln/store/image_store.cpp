@@ -368,8 +368,12 @@ class Marker {
   explicit Marker(const ImageStore& store) : store_(store) {}
 
   Status mark(std::string_view type, const Digest& digest, int depth) {
-    if (!live.insert(digest).second || !is_manifest_or_index(type) || !store_.blobs().has(digest)) {
-      return ok_status();  // a leaf, already seen, or missing (then nothing to follow)
+    if (!live.insert(digest).second || !is_manifest_or_index(type)) {
+      return ok_status();  // already seen, or a leaf (a missing leaf has nothing to follow)
+    }
+    if (!store_.blobs().has(digest)) {
+      // What a missing manifest referenced is unknown: collecting now could free blobs it needs.
+      return make_error(ErrorCode::kCorruption, "{} {} is missing", type, digest.str());
     }
     if (depth > kMaxIndexDepth) {
       return make_error(ErrorCode::kCorruption, "indexes nested deeper than {}", kMaxIndexDepth);
