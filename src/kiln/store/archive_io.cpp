@@ -46,6 +46,20 @@ std::string_view view(const char* text) {
 
 }  // namespace
 
+Status for_each_entry(archive* reader, const std::function<Status(archive_entry*)>& fn) {
+  for (;;) {
+    archive_entry* entry = nullptr;
+    int rc = archive_read_next_header(reader, &entry);
+    if (rc == ARCHIVE_EOF) {
+      return ok_status();
+    }
+    if (rc < ARCHIVE_WARN) {
+      return archive_failure(reader, "reading the next entry");
+    }
+    KILN_TRY(fn(entry));
+  }
+}
+
 Error archive_failure(archive* a, std::string_view what) {
   const char* message = archive_error_string(a);
   return Error{ErrorCode::kCorruption,

@@ -29,6 +29,9 @@ using ArchiveReader = std::unique_ptr<archive, ArchiveReadFree>;
 using ArchiveWriter = std::unique_ptr<archive, ArchiveWriteFree>;
 using ArchiveEntry = std::unique_ptr<archive_entry, ArchiveEntryFree>;
 
+// Calls `fn` with each entry of the archive `reader` reads, until the end or the first error.
+Status for_each_entry(archive* reader, const std::function<Status(archive_entry*)>& fn);
+
 // An error carrying libarchive's message: "<what>: <archive_error_string>".
 Error archive_failure(archive* a, std::string_view what);
 

@@ -184,17 +184,8 @@ Result<LayerInfo> normalize(const std::filesystem::path& input,
   TarWriter tar =
       KILN_TRY(TarWriter::open([&sink](std::string_view bytes) { return sink.write(bytes); }));
   Importer importer(tar, options);
-  for (;;) {
-    archive_entry* entry = nullptr;
-    int rc = archive_read_next_header(reader.get(), &entry);
-    if (rc == ARCHIVE_EOF) {
-      break;
-    }
-    if (rc < ARCHIVE_WARN) {
-      return archive_failure(reader.get(), "reading the next entry");
-    }
-    KILN_TRY(importer.entry(reader.get(), entry));
-  }
+  KILN_TRY(for_each_entry(
+      reader.get(), [&](archive_entry* entry) { return importer.entry(reader.get(), entry); }));
   KILN_TRY(tar.close());
   return sink.finish();
 }

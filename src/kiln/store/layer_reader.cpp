@@ -480,17 +480,8 @@ Result<UnpackStats> unpack(const std::filesystem::path& blob_path,
   }
   ArchiveReader reader = KILN_TRY(open_tar_reader(blob.get(), format));
   Unpacker unpacker(root.get(), options);
-  for (;;) {
-    archive_entry* entry = nullptr;
-    int rc = archive_read_next_header(reader.get(), &entry);
-    if (rc == ARCHIVE_EOF) {
-      break;
-    }
-    if (rc < ARCHIVE_WARN) {
-      return archive_failure(reader.get(), "reading the next entry");
-    }
-    KILN_TRY(unpacker.entry(reader.get(), entry));
-  }
+  KILN_TRY(for_each_entry(
+      reader.get(), [&](archive_entry* entry) { return unpacker.entry(reader.get(), entry); }));
   KILN_TRY(unpacker.finish());
   return unpacker.stats();
 }
