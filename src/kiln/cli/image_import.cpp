@@ -35,7 +35,7 @@ Verb add_image_import(CLI::App& group) {
             Result<store::ImageVersion> made =
                 (*images)->import(args->path, *format, *name, args->oci_ref);
             if (!made) {
-              return report(made.error().with_context("importing " + args->path));
+              return report(made.error());
             }
             print_image(*made);
             return 0;

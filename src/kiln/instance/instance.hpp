@@ -70,9 +70,8 @@ class Instances {
   Result<InstanceRecord> get(const std::string& id) const;
   Result<std::vector<InstanceRecord>> list() const;
 
-  // Runs `command` inside a running instance and returns its exit code. With `attach`, the
-  // command shares this process's terminal; otherwise its stdin is empty and its output is
-  // passed through.
+  // Runs `command` inside a running instance and returns its exit code. The command shares this
+  // process's stdin, stdout and stderr (a terminal stays usable); `term` sets its TERM.
   Result<int> exec(const std::string& id,
                    const std::vector<std::string>& command,
                    const std::string& term = "");
