@@ -368,13 +368,22 @@ Result<int> Instances::exec(const std::string& id,
       os::ProcessSpec{argv, instance_environment(record.sandbox.hostname, term)});
 }
 
-Status run_sandbox(const fs::path& folder, const Helpers& helpers) {
+namespace {
+
+// The sandbox description Instances::start wrote for the helper processes.
+Result<SandboxSpec> load_sandbox(const fs::path& folder) {
   std::string text = KILN_TRY(read_file(folder / "sandbox.json"));
   Json j = Json::parse(text, nullptr, false);
   if (j.is_discarded()) {
     return make_error(ErrorCode::kCorruption, "{}: unreadable", (folder / "sandbox.json").string());
   }
-  SandboxSpec spec = KILN_TRY(sandbox_from_json(j));
+  return sandbox_from_json(j);
+}
+
+}  // namespace
+
+Status run_sandbox(const fs::path& folder, const Helpers& helpers) {
+  SandboxSpec spec = KILN_TRY(load_sandbox(folder));
   // Join the limits first: bwrap and everything in the sandbox inherit them.
   KILN_TRY(os::join_cgroups(os::CgroupSet{spec.cgroups, {}}));
   KILN_TRY(os::enter_private_mount_namespace());
@@ -401,12 +410,7 @@ Result<int> enter_instance(const fs::path& folder,
                            pid_t pid,
                            Network network,
                            const std::vector<std::string>& command) {
-  std::string text = KILN_TRY(read_file(folder / "sandbox.json"));
-  Json j = Json::parse(text, nullptr, false);
-  if (j.is_discarded()) {
-    return make_error(ErrorCode::kCorruption, "{}: unreadable", (folder / "sandbox.json").string());
-  }
-  SandboxSpec spec = KILN_TRY(sandbox_from_json(j));
+  SandboxSpec spec = KILN_TRY(load_sandbox(folder));
   KILN_TRY(os::join_cgroups(os::CgroupSet{spec.cgroups, {}}));
   return os::run_in_namespaces(pid, network == Network::kNone, command);
 }

@@ -1,6 +1,6 @@
 #include "kiln/store/digest.hpp"
 
-#include <openssl/evp.h>
+#include <utility>
 
 #include "kiln/base/hash.hpp"
 
@@ -12,10 +12,6 @@ constexpr size_t kHexLength = 64;
 
 bool is_lower_hex(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-}
-
-EVP_MD_CTX* ctx(void* p) {
-  return static_cast<EVP_MD_CTX*>(p);
 }
 
 }  // namespace
@@ -38,32 +34,22 @@ Digest Digest::of(std::string_view data) {
   return Digest(hash_hex(HashAlgorithm::kSha256, data));
 }
 
-void DigestHasher::ContextFree::operator()(void* context) const {
-  EVP_MD_CTX_free(ctx(context));
+namespace {
+
+Hasher new_sha256() {
+  Result<Hasher> hasher = Hasher::create(HashAlgorithm::kSha256);
+  KILN_ASSERT(hasher.ok());  // SHA-256 is always there; without it nothing in kiln works
+  return std::move(*hasher);
 }
 
-DigestHasher::DigestHasher() : context_(EVP_MD_CTX_new()) {
-  KILN_ASSERT(context_ != nullptr);
-  EVP_DigestInit_ex(ctx(context_.get()), EVP_sha256(), nullptr);
-}
+}  // namespace
 
-void DigestHasher::update(std::string_view data) {
-  EVP_DigestUpdate(ctx(context_.get()), data.data(), data.size());
-}
+DigestHasher::DigestHasher() : hasher_(new_sha256()) {}
 
 Digest DigestHasher::finish() {
-  unsigned char raw[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_DigestFinal_ex(ctx(context_.get()), raw, &length);
-  EVP_DigestInit_ex(ctx(context_.get()), EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(length * 2);
-  for (unsigned int i = 0; i < length; ++i) {
-    hex.push_back(kHex[raw[i] >> 4]);
-    hex.push_back(kHex[raw[i] & 0xf]);
-  }
-  return Digest::from_hex(std::move(hex));
+  Result<std::string> hex = std::exchange(hasher_, new_sha256()).hex_digest();
+  KILN_ASSERT(hex.ok());
+  return Digest::from_hex(std::move(*hex));
 }
 
 }  // namespace kiln::store

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "kiln/base/hash.hpp"
 #include "kiln/base/result.hpp"
 
 namespace kiln::store {
@@ -35,15 +36,12 @@ class Digest {
 class DigestHasher {
  public:
   DigestHasher();
-  void update(std::string_view data);
+  void update(std::string_view data) { hasher_.update(data); }
   // The digest of everything given to update(); the hasher starts afresh afterwards.
   Digest finish();
 
  private:
-  struct ContextFree {
-    void operator()(void* context) const;
-  };
-  std::unique_ptr<void, ContextFree> context_;
+  Hasher hasher_;  // kiln's streaming SHA-256 (base/hash.hpp)
 };
 
 }  // namespace kiln::store
