@@ -158,6 +158,9 @@ Result<store::ImageVersion> Images::add_single_layer(const ImageName& name,
   record.name = name.name;
   record.version = name.version;
   record.parent = parent;
+  record.build = name.build;
+  record.region = name.region;
+  record.account = name.account;
   record.layers.push_back(store::Descriptor{layer.media_type, layer.digest, layer.size, {}, {}});
   record.diff_ids.push_back(layer.diff_id);
   record.created_by.push_back(created_by);

@@ -26,6 +26,9 @@ namespace fs = std::filesystem;
 struct ImageName {
   std::string name;
   catalog::SemanticVersion version;
+  std::optional<uint32_t> build = {};  // default: 1 + the highest build of name/version
+  std::string region = "local";        // of the image's ARN
+  std::string account = "000000000000";
 };
 
 enum class ExportFormat { kRootfsTar, kOciArchive, kOciDir };

@@ -578,6 +578,17 @@ Result<ImageVersion> ImageStore::add_image(const ImageRecord& record) {
   image.name = record.name;
   image.version = record.version;
   image.build = next_build(index, record.name, record.version);
+  if (record.build) {
+    if (*record.build < image.build) {
+      for (const ImageVersion& existing : kiln_versions(index)) {
+        if (existing.name == record.name && existing.version == record.version &&
+            existing.build == *record.build) {
+          return make_error(ErrorCode::kAlreadyExists, "{}: {} exists", context, existing.str());
+        }
+      }
+    }
+    image.build = *record.build;
+  }
   image.parent = record.parent;
   image.arn = image_arn(record, image.build);
   image.created = format_rfc3339_utc(record.created.value_or(clock_.now()));

@@ -41,6 +41,8 @@ struct ImageRecord {
   std::string region = "local";         // of the image's ARN
   std::string account = "000000000000";
   std::string architecture = "amd64";  // for a base image; a child keeps its parent's
+  // The build number to record; kAlreadyExists if name/version has it. Default: 1 + the highest.
+  std::optional<uint32_t> build;
 };
 
 // An image version as the index records it.
