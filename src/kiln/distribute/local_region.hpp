@@ -20,6 +20,15 @@
 
 namespace kiln::distribute {
 
+// The annotations a copy adds to its index entry in the target store (docs/formats/store.md,
+// "Local regions"); the manifest itself is copied byte for byte.
+namespace annotation {
+inline constexpr std::string_view kSource = "dev.kiln.distribution.source";  // the source ARN
+inline constexpr std::string_view kOutputName = "dev.kiln.distribution.name";
+inline constexpr std::string_view kDescription = "dev.kiln.distribution.description";
+inline constexpr std::string_view kTagPrefix = "dev.kiln.distribution.tag.";  // + the tag's key
+}  // namespace annotation
+
 // Expands {{ imagebuilder:buildDate }} (the build time as AWS writes it,
 // "2026-11-26T20-11-05.123Z") and {{ imagebuilder:buildVersion }} (the build number), spaces
 // inside the braces allowed; any other {{ imagebuilder:... }} is kInvalidArgument naming it.
@@ -28,11 +37,11 @@ Result<std::string> expand_output_name(std::string_view pattern,
                                        uint32_t build_version);
 
 struct RegionTarget {
-  std::string region;             // the distribution's region name
-  std::filesystem::path store;    // the region's store folder (created if missing)
-  std::string account_id;         // for the ARN in the target
-  std::string output_name;        // expanded amiDistributionConfiguration.name ("" none)
-  std::string description;        // amiDistributionConfiguration.description
+  std::string region;                       // the distribution's region name
+  std::filesystem::path store;              // the region's store folder (created if missing)
+  std::string account_id;                   // for the ARN in the target
+  std::string output_name;                  // expanded amiDistributionConfiguration.name ("" none)
+  std::string description;                  // amiDistributionConfiguration.description
   std::map<std::string, std::string> tags;  // amiDistributionConfiguration.amiTags
 };
 
@@ -41,7 +50,7 @@ struct RegionOutput {
   std::string arn;              // the image's ARN in that region
   std::string manifest_digest;  // the image's id there
   std::string output_name;
-  uint64_t bytes_copied = 0;    // blobs written (those the target already had are not counted)
+  uint64_t bytes_copied = 0;  // blobs written (those the target already had are not counted)
   size_t blobs_copied = 0;
   size_t blobs_present = 0;
 };
@@ -55,8 +64,17 @@ Result<RegionOutput> copy_to_region(const store::ImageStore& source,
                                     const RegionTarget& target,
                                     const std::atomic<bool>* cancel = nullptr);
 
+// copy_to_region into a store already open (target.store is not used): for tests that inject
+// filesystem faults, and for callers holding the target store.
+Result<RegionOutput> copy_to_store(const store::ImageStore& source,
+                                   const store::ImageVersion& image,
+                                   store::ImageStore& target_store,
+                                   const RegionTarget& target,
+                                   const std::atomic<bool>* cancel = nullptr);
+
 // Runs copy_to_region for every target on threads of its own; the results in target order, the
-// first error if any failed (the others still finish).
+// first error if any failed (the others still finish; the regions that failed too are named at
+// the end of its message). Two targets with one store folder are kInvalidArgument.
 Result<std::vector<RegionOutput>> copy_to_regions(const store::ImageStore& source,
                                                   const store::ImageVersion& image,
                                                   const std::vector<RegionTarget>& targets,

@@ -453,19 +453,25 @@ Status remove_temp_files(FsBlobStore& blobs, SystemTime cutoff, GcReport& report
 
 // --- add_image -------------------------------------------------------------------------------
 
+Status check_blob(const FsBlobStore& blobs, const Descriptor& blob, std::string_view what) {
+  Result<FileInfo> info = blobs.filesystem().stat(blobs.path(blob.digest));
+  if (!info.ok()) {
+    return make_error(ErrorCode::kNotFound, "{} {} is not in the store", what, blob.digest.str());
+  }
+  if (info->size != blob.size) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "{} {} has {} bytes, its descriptor says {}",
+                      what,
+                      blob.digest.str(),
+                      info->size,
+                      blob.size);
+  }
+  return ok_status();
+}
+
 Status check_layers(const FsBlobStore& blobs, const std::vector<Descriptor>& layers) {
   for (const Descriptor& layer : layers) {
-    Result<FileInfo> info = blobs.filesystem().stat(blobs.path(layer.digest));
-    if (!info.ok()) {
-      return make_error(ErrorCode::kNotFound, "layer {} is not in the store", layer.digest.str());
-    }
-    if (info->size != layer.size) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        "layer {} has {} bytes, its descriptor says {}",
-                        layer.digest.str(),
-                        info->size,
-                        layer.size);
-    }
+    KILN_TRY(check_blob(blobs, layer, "layer"));
   }
   return ok_status();
 }
@@ -504,6 +510,48 @@ Descriptor descriptor_of(std::string_view type, const Digest& digest, size_t siz
 
 bool exists(const Filesystem& fs, const fs::path& path) {
   return fs.stat(path).ok();
+}
+
+// --- add_manifest ----------------------------------------------------------------------------
+
+Status check_version_to_index(const ImageVersion& image, const Annotations& extra) {
+  KILN_TRY(catalog::validate_name(image.name));
+  catalog::ImageBuilderArn arn = KILN_TRY(catalog::ImageBuilderArn::parse(image.arn));
+  if (image.build == 0 || arn.type != catalog::ResourceType::kImage ||
+      arn.name != catalog::arn_name(image.name) ||
+      arn.version != catalog::VersionFilter::exact(image.version) || arn.build != image.build) {
+    return make_error(
+        ErrorCode::kInvalidArgument, "{} is not the ARN of the image {}", image.arn, image.str());
+  }
+  for (const auto& [key, value] : extra) {
+    if (key.starts_with("dev.kiln.image.") || key == annotation::kRefName ||
+        key == annotation::kCreated) {
+      return make_error(ErrorCode::kInvalidArgument, "the annotation {} is kiln's own", key);
+    }
+  }
+  return ok_status();
+}
+
+// The manifest, its config and its layers are in the store (and the manifest and config intact).
+Status check_manifest_blobs(const ImageStore& store, const Descriptor& descriptor) {
+  if (descriptor.media_type != media_type::kImageManifest) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "{} is a {}, not an image manifest",
+                      descriptor.digest.str(),
+                      descriptor.media_type);
+  }
+  KILN_TRY(check_blob(store.blobs(), descriptor, "manifest"));
+  Manifest manifest = KILN_TRY(store.manifest(descriptor.digest));
+  KILN_TRY(check_blob(store.blobs(), manifest.config, "config"));
+  ImageConfig config = KILN_TRY(store.config(manifest));
+  if (config.diff_ids.size() != manifest.layers.size()) {
+    return make_error(ErrorCode::kCorruption,
+                      "the manifest {} has {} layers, its config {} diff_ids",
+                      descriptor.digest.str(),
+                      manifest.layers.size(),
+                      config.diff_ids.size());
+  }
+  return check_layers(store.blobs(), manifest.layers);
 }
 
 }  // namespace
@@ -606,6 +654,43 @@ Result<ImageVersion> ImageStore::add_image(const ImageRecord& record) {
   image.manifest = descriptor_of(media_type::kImageManifest, manifest_digest, manifest.size());
   image.manifest.annotations = std::move(annotations);
   image.manifest.annotations[std::string(annotation::kRefName)] = image.ref_name();
+  index.manifests.push_back(image.manifest);
+  KILN_TRY_CTX(write_index(index), context);
+  return image;
+}
+
+Result<ImageVersion> ImageStore::add_manifest(const Descriptor& manifest,
+                                              const ImageVersion& as,
+                                              const Annotations& extra) {
+  std::string context = fmt::format("indexing {} as {}", manifest.digest.str(), as.str());
+  KILN_TRY_CTX(check_version_to_index(as, extra), context);
+  ImageVersion image = as;
+  if (image.created.empty()) {
+    image.created = format_rfc3339_utc(clock_.now());
+  }
+  image.manifest = descriptor_of(media_type::kImageManifest, manifest.digest, manifest.size);
+  image.manifest.annotations = extra;
+  image.manifest.annotations.merge(image_annotations(image));
+  image.manifest.annotations[std::string(annotation::kRefName)] = image.ref_name();
+  // Under the lock from the checks to the new index, as in add_image.
+  std::unique_ptr<FileLock> lock = KILN_TRY_CTX(fs_.lock(lock_path()), context);
+  Index index = KILN_TRY_CTX(read_index(), context);
+  KILN_TRY_CTX(check_name_is_free(index, image.name), context);
+  for (const ImageVersion& existing : kiln_versions(index)) {
+    if (sort_key(existing) != sort_key(image)) {
+      continue;
+    }
+    if (existing.manifest.digest == manifest.digest && existing.arn == image.arn) {
+      return existing;  // a repeat: nothing to change
+    }
+    return make_error(ErrorCode::kConflict,
+                      "{}: {} is already in the store as {} with the manifest {}",
+                      context,
+                      existing.str(),
+                      existing.arn,
+                      existing.manifest.digest.str());
+  }
+  KILN_TRY_CTX(check_manifest_blobs(*this, manifest), context);
   index.manifests.push_back(image.manifest);
   KILN_TRY_CTX(write_index(index), context);
   return image;

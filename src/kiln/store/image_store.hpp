@@ -4,8 +4,8 @@
 // versions. An image version is one manifest (its parent's layers plus its own), named by
 // name/x.y.z/build and an ARN, recorded as an index entry with dev.kiln.* annotations.
 //
-// Writers of index.json (add_image, remove_image, gc) hold an flock on <store>/lock, so
-// processes and threads may share one store; readers read index.json without the lock (it is
+// Writers of index.json (add_image, add_manifest, remove_image, gc) hold an flock on <store>/lock,
+// so processes and threads may share one store; readers read index.json without the lock (it is
 // only ever replaced by rename, so they see the old or the new one). An ImageStore object is
 // thread-safe.
 
@@ -103,6 +103,18 @@ class ImageStore {
   // On an error the index holds the old state or, when only the final folder sync failed, the
   // new one.
   Result<ImageVersion> add_image(const ImageRecord& record);
+
+  // Indexes a manifest already in the store's blobs (one copied from another store) as the image
+  // version `as` names: its name, version, build, ARN, parent and created (`as.manifest` is not
+  // used; "" created means the store's clock). The manifest (digest and size of `manifest`), its
+  // config and every layer must be present: kNotFound otherwise; the parent's manifest need not
+  // be (the manifest lists every layer). The index entry gets `extra` annotations besides kiln's
+  // (which `extra` may not hold: kInvalidArgument). The same manifest with the same ARN already
+  // indexed under name/version/build is returned as it is (its annotations unchanged); another
+  // manifest or ARN there is kConflict, as is a name too close to another (add_image).
+  Result<ImageVersion> add_manifest(const Descriptor& manifest,
+                                    const ImageVersion& as,
+                                    const Annotations& extra = {});
 
   // kiln's image versions in the index, sorted by name, version and build; only those named
   // `name` when given. Index entries without kiln annotations (put there by other tools) are

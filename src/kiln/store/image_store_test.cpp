@@ -327,6 +327,176 @@ TEST_F(ImageStoreTest, RecordsTheArnRegionAndAccount) {
             "arn:aws:imagebuilder:eu-west-1:123456789012:image/web/1.0.0/1");
 }
 
+// --- add_manifest ----------------------------------------------------------------------------
+
+class AddManifestTest : public ImageStoreTest {
+ protected:
+  void SetUp() override {
+    ImageStoreTest::SetUp();
+    target_ = ImageStore::open(real_, clock_, dir_->path() / "target").value();
+  }
+
+  // Copies the manifest of `image`, its config and its layers to the target store.
+  void copy_blobs(const ImageVersion& image) {
+    Manifest manifest = store_->manifest(image.manifest.digest).value();
+    std::vector<Digest> digests = {image.manifest.digest, manifest.config.digest};
+    for (const Descriptor& layer : manifest.layers) {
+      digests.push_back(layer.digest);
+    }
+    for (const Digest& digest : digests) {
+      EXPECT_EQ(target_->blobs().put(store_->blobs().read(digest).value()).value(), digest);
+    }
+  }
+
+  // `image` as the target indexes it: region eu-west-1.
+  ImageVersion as(const ImageVersion& image) {
+    ImageVersion out = image;
+    out.arn = fmt::format("arn:aws:imagebuilder:eu-west-1:123456789012:image/{}/{}/{}",
+                          catalog::arn_name(image.name),
+                          image.version.str(),
+                          image.build);
+    return out;
+  }
+
+  std::string target_index() { return read_file(dir_->path() / "target" / "index.json").value(); }
+
+  std::unique_ptr<ImageStore> target_;
+};
+
+TEST_F(AddManifestTest, IndexesAManifestCopiedFromAnotherStore) {
+  ImageVersion image = add("web server", "1.2.0");
+  copy_blobs(image);
+  Result<ImageVersion> added =
+      target_->add_manifest(image.manifest, as(image), {{"dev.kiln.distribution.name", "web"}});
+  ASSERT_TRUE(added.ok()) << added.error().message;
+  EXPECT_EQ(added->str(), "web server/1.2.0/1");
+  EXPECT_EQ(added->arn, "arn:aws:imagebuilder:eu-west-1:123456789012:image/web-server/1.2.0/1");
+  EXPECT_EQ(added->created, image.created);
+  EXPECT_EQ(added->manifest.digest, image.manifest.digest);
+  EXPECT_EQ(added->manifest.size, image.manifest.size);
+  EXPECT_EQ(added->manifest.annotation(annotation::kRefName), "web_server/1.2.0/1");
+  EXPECT_EQ(added->manifest.annotation("dev.kiln.distribution.name"), "web");
+
+  std::vector<ImageVersion> listed = target_->list().value();
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].arn, added->arn);
+  EXPECT_EQ(listed[0].manifest.annotations, added->manifest.annotations);
+  EXPECT_EQ(target_->resolve(added->arn).value().str(), "web server/1.2.0/1");
+  EXPECT_TRUE(target_->verify().value().ok());
+}
+
+TEST_F(AddManifestTest, AnEmptyCreatedIsTheStoresClock) {
+  clock_.now_ = SystemTime(std::chrono::seconds(1795716000));
+  ImageVersion image = add("web", "1.0.0");
+  copy_blobs(image);
+  ImageVersion version = as(image);
+  version.created.clear();
+  EXPECT_EQ(target_->add_manifest(image.manifest, version).value().created, "2026-11-26T18:00:00Z");
+}
+
+TEST_F(AddManifestTest, AChildNeedsNotItsParentsManifest) {
+  ImageVersion base = add("base", "1.0.0");
+  ImageVersion child = add("app", "1.0.0", base.manifest.digest);
+  copy_blobs(child);
+  ImageVersion added = target_->add_manifest(child.manifest, as(child)).value();
+  EXPECT_EQ(added.parent, base.manifest.digest);
+  EXPECT_FALSE(target_->blobs().has(base.manifest.digest));
+  EXPECT_TRUE(target_->verify().value().ok());
+}
+
+TEST_F(AddManifestTest, ARepeatReturnsTheEntryAndChangesNothing) {
+  ImageVersion image = add("web", "1.0.0");
+  copy_blobs(image);
+  ImageVersion first = target_->add_manifest(image.manifest, as(image), {{"a", "1"}}).value();
+  std::string index = target_index();
+  Result<ImageVersion> again = target_->add_manifest(image.manifest, as(image), {{"a", "2"}});
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(again->manifest.annotation("a"), "1");
+  EXPECT_EQ(again->arn, first.arn);
+  EXPECT_EQ(target_index(), index);
+}
+
+TEST_F(AddManifestTest, AnotherManifestOrArnUnderTheSameBuildIsAConflict) {
+  ImageVersion image = add("web", "1.0.0");
+  ImageVersion other = add("web", "1.0.0");  // web/1.0.0/2
+  copy_blobs(image);
+  copy_blobs(other);
+  ASSERT_TRUE(target_->add_manifest(image.manifest, as(image)).ok());
+  std::string index = target_index();
+
+  ImageVersion impostor = as(other);
+  impostor.build = 1;
+  impostor.arn = as(image).arn;
+  Result<ImageVersion> added = target_->add_manifest(other.manifest, impostor);
+  ASSERT_FALSE(added.ok());
+  EXPECT_EQ(added.error().code, ErrorCode::kConflict);
+  EXPECT_NE(added.error().message.find(image.manifest.digest.str()), std::string::npos)
+      << added.error().message;
+
+  ImageVersion elsewhere = as(image);
+  elsewhere.arn = image.arn;  // the same image with the region "local"
+  EXPECT_EQ(target_->add_manifest(image.manifest, elsewhere).error().code, ErrorCode::kConflict);
+  ImageVersion close_name = as(image);
+  close_name.name = "WEB";
+  EXPECT_EQ(target_->add_manifest(image.manifest, close_name).error().code, ErrorCode::kConflict);
+  EXPECT_EQ(target_index(), index);
+}
+
+TEST_F(AddManifestTest, EveryBlobMustBeThere) {
+  ImageVersion base = add("base", "1.0.0");
+  ImageVersion child = add("app", "1.0.0", base.manifest.digest);
+  Manifest manifest = store_->manifest(child.manifest.digest).value();
+  copy_blobs(child);
+  std::string index = target_index();
+  std::vector<std::pair<Digest, std::string>> blobs = {{child.manifest.digest, "manifest"},
+                                                       {manifest.config.digest, "config"},
+                                                       {manifest.layers[0].digest, "layer"},
+                                                       {manifest.layers[1].digest, "layer"}};
+  for (const auto& [digest, what] : blobs) {
+    SCOPED_TRACE(what);
+    fs::path path = target_->blobs().path(digest);
+    fs::rename(path, dir_->path() / "aside");
+    Result<ImageVersion> added = target_->add_manifest(child.manifest, as(child));
+    ASSERT_FALSE(added.ok());
+    EXPECT_EQ(added.error().code, ErrorCode::kNotFound);
+    EXPECT_NE(added.error().message.find(what + " " + digest.str()), std::string::npos)
+        << added.error().message;
+    EXPECT_EQ(target_index(), index);
+    fs::rename(dir_->path() / "aside", path);
+  }
+  Descriptor wrong_size = child.manifest;
+  wrong_size.size += 1;
+  EXPECT_EQ(target_->add_manifest(wrong_size, as(child)).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_TRUE(target_->add_manifest(child.manifest, as(child)).ok());
+}
+
+TEST_F(AddManifestTest, RefusesAnArnOfAnotherImageAndKilnsOwnAnnotations) {
+  ImageVersion image = add("web", "1.0.0");
+  copy_blobs(image);
+  ImageVersion wrong_build = as(image);
+  wrong_build.build = 2;
+  EXPECT_EQ(target_->add_manifest(image.manifest, wrong_build).error().code,
+            ErrorCode::kInvalidArgument);
+  ImageVersion wrong_name = as(image);
+  wrong_name.arn = "arn:aws:imagebuilder:eu-west-1:123456789012:image/other/1.0.0/1";
+  EXPECT_EQ(target_->add_manifest(image.manifest, wrong_name).error().code,
+            ErrorCode::kInvalidArgument);
+  ImageVersion bad_region = as(image);
+  bad_region.arn = "arn:aws:imagebuilder:Bad Region:123456789012:image/web/1.0.0/1";
+  EXPECT_EQ(target_->add_manifest(image.manifest, bad_region).error().code,
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(target_->add_manifest(image.manifest, as(image), {{"dev.kiln.image.parent", "x"}})
+                .error()
+                .code,
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(
+      target_->add_manifest(image.manifest, as(image), {{"org.opencontainers.image.ref.name", "x"}})
+          .error()
+          .code,
+      ErrorCode::kInvalidArgument);
+  EXPECT_TRUE(target_->list().value().empty());
+}
+
 // --- list and resolve ------------------------------------------------------------------------
 
 TEST_F(ImageStoreTest, ListIsSortedAndFiltersByName) {
