@@ -71,7 +71,7 @@ bool can_transition(ImageStatus from, ImageStatus to);
 
 // What a create call did.
 struct Created {
-  std::string arn;     // the build version ARN (components, images) or version ARN
+  std::string arn;      // the build version ARN (components, images) or version ARN
   bool created = true;  // false: an identical resource existed and is returned (idempotent)
 };
 
