@@ -4,6 +4,11 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <system_error>
+
+#ifndef KILN_SOURCE_COMPONENTS_DIR
+#define KILN_SOURCE_COMPONENTS_DIR ""
+#endif
 
 namespace kiln::cli {
 
@@ -30,6 +35,44 @@ Result<image::Images*> Context::images() {
     images_->layer_format = layer_format;
   }
   return images_.get();
+}
+
+std::optional<std::filesystem::path> managed_components_dir() {
+  if (const char* env = std::getenv("KILN_COMPONENTS_DIR"); env != nullptr && *env != '\0') {
+    return std::filesystem::absolute(env);
+  }
+  std::error_code ec;
+  std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    std::filesystem::path installed = exe.parent_path().parent_path() / "share/kiln/components";
+    if (std::filesystem::exists(installed / "managed.json", ec)) {
+      return installed;
+    }
+  }
+  std::filesystem::path source = KILN_SOURCE_COMPONENTS_DIR;
+  if (!source.empty() && std::filesystem::exists(source / "managed.json", ec)) {
+    return source;
+  }
+  return std::nullopt;
+}
+
+Result<state::Catalog*> Context::catalog() {
+  if (!catalog_) {
+    state::Account account = KILN_TRY(state::Account::from_environment());
+    std::error_code ec;
+    std::filesystem::create_directories(root, ec);
+    if (ec) {
+      return errno_error(ec.value(), "creating " + root.string());
+    }
+    std::unique_ptr<state::Catalog> opened =
+        KILN_TRY(state::Catalog::open(root / "state.db", account, clock_));
+    if (std::optional<std::filesystem::path> dir = managed_components_dir()) {
+      KILN_TRY_CTX(opened->sync_managed_components(*dir),
+                   "loading the managed components of " + dir->string());
+    }
+    catalog_ = std::move(opened);
+  }
+  return catalog_.get();
 }
 
 Result<image::ImageName> image_name(const std::string& name, const std::string& version) {

@@ -6,11 +6,13 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "kiln/image/images.hpp"
 #include "kiln/instance/instance.hpp"
+#include "kiln/state/catalog.hpp"
 
 namespace kiln::cli {
 
@@ -25,10 +27,20 @@ struct Context {
   instance::Instances instances() const { return instance::Instances(root, helpers); }
   // The images under the root, opened (and the store created) on first use.
   Result<image::Images*> images();
+  // The catalog of resources, <root>/state.db, for the account of $KILN_REGION and
+  // $KILN_ACCOUNT_ID, opened on first use with the managed components synced into it.
+  Result<state::Catalog*> catalog();
 
  private:
   std::unique_ptr<image::Images> images_;
+  SystemClock clock_;
+  std::unique_ptr<state::Catalog> catalog_;
 };
+
+// The folder of the managed components (with its managed.json): $KILN_COMPONENTS_DIR, else
+// <exe dir>/../share/kiln/components when kiln is installed, else the source tree's
+// components/; nullopt when none exists.
+std::optional<std::filesystem::path> managed_components_dir();
 
 // "name" and "x.y.z" as an image name, checked.
 Result<image::ImageName> image_name(const std::string& name, const std::string& version);

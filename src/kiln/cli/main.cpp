@@ -89,6 +89,9 @@ int main(int argc, char** argv) {
   for (auto add : {add_store_verify, add_store_gc}) {
     verbs.push_back(add(*store));
   }
+  for (Verb& verb : add_resource_verbs(app)) {
+    verbs.push_back(std::move(verb));
+  }
 
   try {
     app.parse(argc, argv);

@@ -37,6 +37,9 @@ Verb add_instance_shell(CLI::App& group);
 // stop, start, reboot, terminate (in the order they were added).
 std::vector<Verb> add_instance_lifecycle(CLI::App& group);
 Verb add_instance_list(CLI::App& group);
+// The Image Builder resource verbs at the top level (`kiln create-component`, ...) and
+// `kiln region`: resource_*.cpp.
+std::vector<Verb> add_resource_verbs(CLI::App& app);
 
 // The whole command line: returns the exit code.
 int main(int argc, char** argv);
