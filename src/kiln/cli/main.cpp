@@ -89,6 +89,11 @@ int main(int argc, char** argv) {
   for (auto add : {add_store_verify, add_store_gc}) {
     verbs.push_back(add(*store));
   }
+  verbs.push_back(add_build(app));
+  CLI::App* component =
+      app.add_subcommand("component", "Components: run one on a throwaway instance");
+  component->require_subcommand(1);
+  verbs.push_back(add_component_run(*component));
   for (Verb& verb : add_resource_verbs(app)) {
     verbs.push_back(std::move(verb));
   }

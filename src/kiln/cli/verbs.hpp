@@ -40,6 +40,9 @@ Verb add_instance_list(CLI::App& group);
 // The Image Builder resource verbs at the top level (`kiln create-component`, ...) and
 // `kiln region`: resource_*.cpp.
 std::vector<Verb> add_resource_verbs(CLI::App& app);
+// `kiln build RECIPE` (build.cpp) and `kiln component run DOC` (component_run.cpp).
+Verb add_build(CLI::App& app);
+Verb add_component_run(CLI::App& group);
 
 // The whole command line: returns the exit code.
 int main(int argc, char** argv);

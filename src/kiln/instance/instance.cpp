@@ -352,9 +352,9 @@ Result<InstanceRecord> Instances::running(const std::string& id) const {
   return record;
 }
 
-Result<int> Instances::exec(const std::string& id,
-                            const std::vector<std::string>& command,
-                            const std::string& term) {
+Result<os::ProcessSpec> Instances::enter_spec(const std::string& id,
+                                              const std::vector<std::string>& command,
+                                              const std::string& term) const {
   InstanceRecord record = KILN_TRY(running(id));
   // A kiln helper joins the instance's cgroups and namespaces and drops the capabilities that
   // reach the host before it runs the command (os::run_in_namespaces).
@@ -364,8 +364,23 @@ Result<int> Instances::exec(const std::string& id,
                                 std::to_string(record.init_pid),
                                 record.sandbox.network == Network::kNone ? "none" : "host"};
   argv.insert(argv.end(), command.begin(), command.end());
-  return os::run_attached(
-      os::ProcessSpec{argv, instance_environment(record.sandbox.hostname, term)});
+  return os::ProcessSpec{argv, instance_environment(record.sandbox.hostname, term)};
+}
+
+Result<int> Instances::exec(const std::string& id,
+                            const std::vector<std::string>& command,
+                            const std::string& term) {
+  os::ProcessSpec spec = KILN_TRY(enter_spec(id, command, term));
+  return os::run_attached(spec);
+}
+
+Result<os::ProcessResult> Instances::run(const std::string& id,
+                                         const std::vector<std::string>& command,
+                                         const os::Deadline& deadline,
+                                         const std::atomic<bool>* cancel,
+                                         const os::OutputFn& on_output) {
+  os::ProcessSpec spec = KILN_TRY(enter_spec(id, command, ""));
+  return os::run_process(spec, deadline, cancel, on_output);
 }
 
 namespace {

@@ -16,6 +16,7 @@
 #include "kiln/base/result.hpp"
 #include "kiln/base/time.hpp"
 #include "kiln/instance/sandbox.hpp"
+#include "kiln/os/process.hpp"
 
 namespace kiln::instance {
 
@@ -76,6 +77,15 @@ class Instances {
                    const std::vector<std::string>& command,
                    const std::string& term = "");
 
+  // Runs `command` inside a running instance with its output captured (given to `on_output` as
+  // it arrives, and returned), stdin from /dev/null; past the deadline or once *cancel is true
+  // the command's processes are killed. Returns the result (exit code, or the signal).
+  Result<os::ProcessResult> run(const std::string& id,
+                                const std::vector<std::string>& command,
+                                const os::Deadline& deadline = std::nullopt,
+                                const std::atomic<bool>* cancel = nullptr,
+                                const os::OutputFn& on_output = {});
+
   Status start(const std::string& id);
   // Kills every process of the instance; the writable layer stays.
   Status stop(const std::string& id);
@@ -89,6 +99,9 @@ class Instances {
  private:
   Status save(const InstanceRecord& record) const;
   Result<InstanceRecord> running(const std::string& id) const;
+  Result<os::ProcessSpec> enter_spec(const std::string& id,
+                                     const std::vector<std::string>& command,
+                                     const std::string& term) const;
   Status kill_processes(InstanceRecord& record);
 
   std::filesystem::path dir_;

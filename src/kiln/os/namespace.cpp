@@ -35,6 +35,23 @@ Status enter_private_mount_namespace() {
   return ok_status();
 }
 
+namespace {
+
+// overlayfs reads ',' as the end of an option and ':' as the end of a lower layer: a path that
+// holds them (or '\\') has them escaped with '\\', which overlayfs removes.
+std::string overlay_escape(const std::string& path) {
+  std::string out;
+  for (char c : path) {
+    if (c == ',' || c == ':' || c == '\\') {
+      out.push_back('\\');
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace
+
 Status mount_overlay(const OverlayMount& m) {
   if (m.lower.empty()) {
     return make_error(ErrorCode::kInvalidArgument, "an overlay needs at least one lower layer");
@@ -43,15 +60,16 @@ Status mount_overlay(const OverlayMount& m) {
   std::filesystem::path parent = m.lower.front().parent_path();
   std::vector<std::string> names;
   for (const std::filesystem::path& lower : m.lower) {
-    names.push_back(lower.parent_path() == parent ? lower.filename().string() : lower.string());
+    names.push_back(
+        overlay_escape(lower.parent_path() == parent ? lower.filename().string() : lower.string()));
   }
   // redirect_dir and metacopy off: the upper directory must stay a self-contained layer that a
   // snapshot can read without the lower layers.
   std::string options =
       fmt::format("lowerdir={},upperdir={},workdir={},redirect_dir=off,metacopy=off",
                   join(names, ":"),
-                  m.upper.string(),
-                  m.work.string());
+                  overlay_escape(m.upper.string()),
+                  overlay_escape(m.work.string()));
   if (options.size() >= static_cast<size_t>(::getpagesize())) {
     return make_error(ErrorCode::kInvalidArgument,
                       "overlay options of {} bytes exceed a page ({} layers): flatten the chain",

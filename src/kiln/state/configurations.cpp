@@ -50,7 +50,8 @@ const ConfigurationKind kInfrastructure = {
      "resourceTags",
      "instanceMetadataOptions",
      "tags",
-     "placement"},
+     "placement",
+     "networkMode"},
     {"arn",
      "name",
      "description",
@@ -72,7 +73,8 @@ const ConfigurationKind kInfrastructure = {
      "snsTopicArn",
      "resourceTags",
      "instanceMetadataOptions",
-     "placement"},
+     "placement",
+     "networkMode"},
     true,
 };
 
@@ -272,6 +274,7 @@ Result<Json> Catalog::Impl::infrastructure_content(const Json& request) const {
                                    "instanceMetadataOptions",
                                    "placement",
                                    "tags",
+                                   "networkMode",
                                    "clientToken"}));
   std::string name = KILN_TRY(request::required_string(request, "name", 1, 128));
   KILN_TRY_CTX(catalog::validate_name(name), "invalid name");
@@ -288,6 +291,11 @@ Result<Json> Catalog::Impl::infrastructure_content(const Json& request) const {
   KILN_TRY(check_metadata_options(request));
   KILN_TRY(request::optional_object(request, "placement"));
   KILN_TRY(request::optional_tags(request, "tags"));
+  // kiln's own member: whether instances have the host's network or none.
+  KILN_TRY(request::optional_string(request, "networkMode", 1, 16));
+  if (std::string mode = request.value("networkMode", "host"); mode != "host" && mode != "none") {
+    return request::invalid("networkMode", "must be host or none, not \"" + mode + "\"");
+  }
   Json content = request;
   content.erase("clientToken");
   if (!content.contains("terminateInstanceOnFailure")) {

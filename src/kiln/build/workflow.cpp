@@ -1,0 +1,591 @@
+// The build workflow: stages in order, each timed and logged, the image's status kept in the
+// catalog, instances always terminated (or kept on failure when asked).
+
+#include "kiln/build/workflow.hpp"
+
+#include <chrono>
+#include <thread>
+
+#include "kiln/base/file.hpp"
+#include "kiln/base/scope_exit.hpp"
+#include "kiln/build/stage.hpp"
+#include "kiln/distribute/local_region.hpp"
+
+namespace kiln::build {
+namespace {
+
+using state::ImageStatus;
+using SteadyClock = std::chrono::steady_clock;
+
+// A stage failed: why, and the instance to keep when terminateInstanceOnFailure is false.
+struct Failure {
+  std::string reason;
+  bool cancelled = false;
+};
+
+class Build {
+ public:
+  Build(BuildEnvironment& env, std::string arn, std::atomic<bool>* cancel, const EventSink& events)
+      : env_(env), arn_(std::move(arn)), cancel_(cancel), events_(events) {}
+
+  Result<BuildOutcome> run();
+
+ private:
+  // Each returns a Failure to end the build with, or nothing to go on.
+  std::optional<Failure> prepare();
+  std::optional<Failure> build_stage();
+  std::optional<Failure> test_stage();
+  std::optional<Failure> distribute_stage();
+
+  Result<std::string> launch(const store::ImageVersion& image, const std::string& role);
+  void finish_instance(const std::string& id, bool failed);
+  void remove_instance_mount_points(const std::string& id);
+  Status set_status(ImageStatus status, const std::string& reason = {});
+
+  void emit(Event event);
+  void note(const std::string& text);
+  void begin_stage(const std::string& name);
+  void end_stage();
+  bool cancelled() const { return cancel_ != nullptr && cancel_->load(); }
+  std::optional<Failure> fail(const std::string& reason) { return Failure{reason, false}; }
+  std::optional<Failure> from_error(const Error& error, std::string_view doing) {
+    if (error.code == ErrorCode::kCancelled || cancelled()) {
+      return Failure{"", true};
+    }
+    return Failure{fmt::format("{}: {}", doing, error.message), false};
+  }
+
+  BuildEnvironment& env_;
+  std::string arn_;
+  std::atomic<bool>* cancel_;
+  const EventSink& events_;
+  SteadyClock::time_point begun_ = SteadyClock::now();
+
+  Json image_;
+  std::string name_;
+  catalog::SemanticVersion version_;
+  uint32_t build_number_ = 0;
+  fs::path log_folder_;
+  std::string working_directory_ = "/tmp";
+  std::string instance_type_;
+  instance::Network network_ = instance::Network::kHost;
+  bool keep_on_failure_ = false;
+  std::vector<BuildComponent> components_;
+  std::optional<store::ImageVersion> parent_;
+  std::optional<store::ImageVersion> output_;
+  std::string instance_;  // the instance of the current stage, "" when none
+  std::string kept_instance_;
+
+  std::string stage_;
+  SteadyClock::time_point stage_begun_;
+  Json stages_ = Json::array();
+};
+
+void Build::emit(Event event) {
+  event.elapsed = std::chrono::duration<double>(SteadyClock::now() - begun_).count();
+  if (event.stage.empty()) {
+    event.stage = stage_;
+  }
+  if (!log_folder_.empty() && event.kind != Event::Kind::kOutput) {
+    std::string line;
+    switch (event.kind) {
+      case Event::Kind::kStatus:
+        line = "status " + event.status + (event.reason.empty() ? "" : ": " + event.reason);
+        break;
+      case Event::Kind::kStage:
+        line = "stage " + event.stage;
+        break;
+      case Event::Kind::kStep:
+        line = fmt::format("{} {} {} {}",
+                           event.component,
+                           event.phase,
+                           event.step,
+                           event.step_status.empty() ? "started" : event.step_status);
+        break;
+      default:
+        line = event.text;
+    }
+    (void)append_file(log_folder_ / "build.log",
+                      fmt::format("{} [{:8.2f}s] {}\n",
+                                  format_log_time_utc(std::chrono::system_clock::now()),
+                                  event.elapsed,
+                                  line));
+  }
+  if (events_) {
+    events_(event);
+  }
+}
+
+void Build::note(const std::string& text) {
+  Event event;
+  event.kind = Event::Kind::kNote;
+  event.text = text;
+  emit(std::move(event));
+}
+
+void Build::begin_stage(const std::string& name) {
+  end_stage();
+  stage_ = name;
+  stage_begun_ = SteadyClock::now();
+  Event event;
+  event.kind = Event::Kind::kStage;
+  event.stage = name;
+  emit(std::move(event));
+}
+
+void Build::end_stage() {
+  if (stage_.empty()) {
+    return;
+  }
+  double seconds = std::chrono::duration<double>(SteadyClock::now() - stage_begun_).count();
+  stages_.push_back(Json{{"name", stage_}, {"seconds", std::round(seconds * 1000) / 1000}});
+  note(fmt::format("{} took {:.2f} s", stage_, seconds));
+  stage_.clear();
+}
+
+Status Build::set_status(ImageStatus status, const std::string& reason) {
+  end_stage();
+  Result<Json> updated = env_.catalog->set_image_status(arn_, status, reason);
+  if (!updated) {
+    return updated.error();
+  }
+  image_ = *updated;
+  Event event;
+  event.kind = Event::Kind::kStatus;
+  event.status = std::string(state::image_status_name(status));
+  event.reason = reason;
+  emit(std::move(event));
+  return ok_status();
+}
+
+std::optional<Failure> Build::prepare() {
+  const Json& recipe = image_["imageRecipe"];
+  name_ = image_.value("name", "");
+  Result<catalog::SemanticVersion> version =
+      catalog::SemanticVersion::parse(image_.value("version", ""));
+  Result<catalog::ImageBuilderArn> arn = catalog::ImageBuilderArn::parse(arn_);
+  if (!version || !arn || !arn->build) {
+    return fail("the image's ARN or version is malformed: " + arn_);
+  }
+  version_ = *version;
+  build_number_ = *arn->build;
+  working_directory_ = recipe.value("workingDirectory", "/tmp");
+  if (working_directory_.empty()) {
+    working_directory_ = "/tmp";
+  }
+  const Json& infra = image_["infrastructureConfiguration"];
+  if (infra.contains("instanceTypes") && infra["instanceTypes"].is_array() &&
+      !infra["instanceTypes"].empty()) {
+    instance_type_ = infra["instanceTypes"][0].get<std::string>();
+  }
+  if (infra.value("networkMode", "host") == "none") {
+    network_ = instance::Network::kNone;
+  }
+  keep_on_failure_ = !infra.value("terminateInstanceOnFailure", true);
+
+  // The components, resolved now (wildcards pick the newest build at build time, as AWS does),
+  // written to the documents folder the instances see read-only.
+  size_t index = 0;
+  for (const Json& entry : recipe.value("components", Json::array())) {
+    std::string wanted = entry.value("componentArn", "");
+    Result<Json> component = env_.catalog->get_component(wanted);
+    if (!component) {
+      return fail(fmt::format("component {}: {}", wanted, component.error().message));
+    }
+    BuildComponent c;
+    c.arn = component->value("arn", wanted);
+    c.data = component->value("data", "");
+    c.parameters = entry.value("parameters", Json::array());
+    c.phases = document_phases(c.data);
+    c.file = fmt::format("{:02}-{}.yaml", ++index, component->value("name", "component"));
+    if (Status written = write_file(log_folder_ / "documents" / c.file, c.data); !written) {
+      return from_error(written.error(), "writing the component documents");
+    }
+    components_.push_back(std::move(c));
+  }
+  Result<store::ImageVersion> parent = resolve_parent(
+      *env_.images, env_.root, recipe.value("parentImage", ""), [this](const std::string& t) {
+        note(t);
+      });
+  if (!parent) {
+    return from_error(parent.error(), "parent image");
+  }
+  parent_ = *parent;
+  note(fmt::format("parent image {} ({})", parent_->str(), parent_->manifest.digest.str()));
+  return std::nullopt;
+}
+
+Result<std::string> Build::launch(const store::ImageVersion& image, const std::string& role) {
+  std::vector<fs::path> lower = KILN_TRY(env_.images->lower_dirs(image));
+  instance::LaunchRequest request;
+  request.image = image.arn;
+  request.image_digest = image.manifest.digest.str();
+  request.lower = std::move(lower);
+  request.network = network_;
+  request.instance_type = instance_type_;
+  const std::string kiln_dir(kInstanceKilnDir);
+  request.binds = {
+      {env_.toe.launcher, kiln_dir + "/toe/bin/kiln-toe", true},
+      {env_.toe.libexec, kiln_dir + "/toe/libexec/kiln", true},
+      {log_folder_ / "documents", kiln_dir + "/documents", true},
+      {log_folder_, kiln_dir + "/logs", false},
+      {env_.share_dir / "sanitize.sh", kiln_dir + "/sanitize.sh", true},
+  };
+  instance::Instances instances(env_.root, env_.helpers);
+  instance::InstanceRecord record = KILN_TRY(instances.launch(request));
+  instance_ = record.id;
+  // The catalog knows the build's instances, so that a crashed build's can be found and reaped.
+  (void)env_.catalog->update_image(arn_, [&](Json& stored) {
+    stored["kiln"]["instances"].push_back(Json{{"role", role}, {"instanceId", record.id}});
+  });
+  note(fmt::format("{} instance {} launched from {}", role, record.id, image.str()));
+  return record.id;
+}
+
+void Build::finish_instance(const std::string& id, bool failed) {
+  if (id.empty()) {
+    return;
+  }
+  instance::Instances instances(env_.root, env_.helpers);
+  if (failed && keep_on_failure_ && !cancelled()) {
+    kept_instance_ = id;
+    note(
+        fmt::format("instance {} kept for debugging (terminateInstanceOnFailure: false): enter "
+                    "it with `kiln instance shell {}`, remove it with `kiln instance terminate {}`",
+                    id,
+                    id,
+                    id));
+  } else if (Status done = instances.terminate(id); !done) {
+    note(fmt::format("terminating instance {} failed: {}", id, done.error().message));
+  }
+  if (instance_ == id) {
+    instance_.clear();
+  }
+}
+
+// The mount points bwrap made in the writable layer for what kiln bound in, and what the build
+// left in /tmp (a fresh machine starts with an empty /tmp), are not part of the image.
+void Build::remove_instance_mount_points(const std::string& id) {
+  instance::Instances instances(env_.root, env_.helpers);
+  fs::path upper = instances.folder(id) / "upper";
+  std::error_code ec;
+  fs::remove_all(upper / std::string(kInstanceKilnDir).substr(1), ec);
+  for (const fs::directory_entry& entry : fs::directory_iterator(upper / "tmp", ec)) {
+    fs::remove_all(entry.path(), ec);
+  }
+}
+
+std::optional<Failure> Build::build_stage() {
+  begin_stage("launch");
+  Result<std::string> id = launch(*parent_, "build");
+  if (!id) {
+    return from_error(id.error(), "launching the build instance");
+  }
+  begin_stage("build");
+  instance::Instances instances(env_.root, env_.helpers);
+  ToeStage stage{"build", {"build", "validate"}, log_folder_, true};
+  Result<ToeStageResult> ran = run_toe_stage(
+      instances, *id, stage, components_, cancel_, [this](Event e) { emit(std::move(e)); });
+  if (!ran) {
+    return from_error(ran.error(), "running the build components");
+  }
+  if (ran->cancelled) {
+    return Failure{"", true};
+  }
+  if (!ran->ok) {
+    return fail(ran->reason);
+  }
+
+  begin_stage("sanitize");
+  Result<os::ProcessResult> sanitized =
+      instances.run(*id,
+                    {"/bin/sh", std::string(kInstanceKilnDir) + "/sanitize.sh", working_directory_},
+                    std::nullopt,
+                    cancel_,
+                    [this](os::OutputStream, std::string_view text) {
+                      Event event;
+                      event.kind = Event::Kind::kOutput;
+                      event.text = std::string(text);
+                      emit(std::move(event));
+                    });
+  if (!sanitized) {
+    return from_error(sanitized.error(), "sanitizing the build instance");
+  }
+  if (sanitized->cancelled) {
+    return Failure{"", true};
+  }
+  if (sanitized->exit_code != 0 || sanitized->signal != 0) {
+    return fail(fmt::format("sanitizing the build instance failed (exit code {}): {}",
+                            sanitized->exit_code,
+                            tail_lines(sanitized->stderr_text + sanitized->stdout_text, 10)));
+  }
+
+  begin_stage("snapshot");
+  if (Status stopped = instances.stop(*id); !stopped) {
+    return from_error(stopped.error(), "stopping the build instance");
+  }
+  remove_instance_mount_points(*id);
+  const state::Account& account = env_.catalog->account();
+  image::ImageName name{name_, version_, build_number_, account.region, account.account_id};
+  Result<store::ImageVersion> made =
+      env_.images->snapshot(instances.folder(*id) / "upper", *parent_, name, "kiln build " + arn_);
+  if (!made) {
+    return from_error(made.error(), "snapshot of the build instance");
+  }
+  output_ = *made;
+  note(fmt::format("image {} ({})", made->str(), made->manifest.digest.str()));
+  finish_instance(*id, false);
+  return std::nullopt;
+}
+
+std::optional<Failure> Build::test_stage() {
+  const Json& tests = image_.value("imageTestsConfiguration", Json::object());
+  if (!tests.value("imageTestsEnabled", true)) {
+    note("tests skipped: imageTestsEnabled is false");
+    return std::nullopt;
+  }
+  bool any = std::any_of(components_.begin(), components_.end(), [](const BuildComponent& c) {
+    return c.has_phase("test");
+  });
+  if (!any) {
+    note("no component has a test phase");
+    return std::nullopt;
+  }
+  if (Status s = set_status(ImageStatus::kTesting); !s) {
+    return fail(s.error().message);
+  }
+  begin_stage("launch-test");
+  Result<std::string> id = launch(*output_, "test");
+  if (!id) {
+    return from_error(id.error(), "launching the test instance");
+  }
+  begin_stage("test");
+  instance::Instances instances(env_.root, env_.helpers);
+  ToeStage stage{"test", {"test"}, log_folder_, true};
+  Result<ToeStageResult> ran = run_toe_stage(
+      instances, *id, stage, components_, cancel_, [this](Event e) { emit(std::move(e)); });
+  if (!ran) {
+    return from_error(ran.error(), "running the test components");
+  }
+  if (ran->cancelled) {
+    return Failure{"", true};
+  }
+  if (!ran->ok) {
+    return fail(ran->reason);
+  }
+  finish_instance(*id, false);
+  return std::nullopt;
+}
+
+std::optional<Failure> Build::distribute_stage() {
+  const state::Account& account = env_.catalog->account();
+  Json amis = Json::array();
+  amis.push_back(Json{{"region", account.region},
+                      {"image", output_->manifest.digest.str()},
+                      {"name", output_->str()},
+                      {"accountId", account.account_id}});
+  const Json& distribution = image_.value("distributionConfiguration", Json::object());
+  const Json& list = distribution.value("distributions", Json::array());
+  if (!list.empty()) {
+    if (Status s = set_status(ImageStatus::kDistributing); !s) {
+      return fail(s.error().message);
+    }
+    begin_stage("distribute");
+    std::vector<distribute::RegionTarget> targets;
+    SystemTime build_date = std::chrono::system_clock::now();
+    for (const Json& d : list) {
+      distribute::RegionTarget target;
+      target.region = d.value("region", "");
+      Result<fs::path> store = env_.catalog->region_store(target.region, env_.root / "regions");
+      if (!store) {
+        return from_error(store.error(), "region " + target.region);
+      }
+      target.store = *store;
+      target.account_id = account.account_id;
+      const Json& ami = d.value("amiDistributionConfiguration", Json::object());
+      Result<std::string> output_name =
+          distribute::expand_output_name(ami.value("name", ""), build_date, build_number_);
+      if (!output_name) {
+        return from_error(output_name.error(), "distribution to " + target.region);
+      }
+      target.output_name = *output_name;
+      target.description = ami.value("description", "");
+      Json tags = ami.value("amiTags", Json::object());
+      for (const auto& [key, value] : tags.items()) {
+        target.tags[key] = value.is_string() ? value.get<std::string>() : value.dump();
+      }
+      targets.push_back(std::move(target));
+    }
+    Result<std::vector<distribute::RegionOutput>> copied =
+        distribute::copy_to_regions(env_.images->store(), *output_, targets, cancel_);
+    if (!copied) {
+      return from_error(copied.error(), "distribution");
+    }
+    for (size_t i = 0; i < copied->size(); ++i) {
+      const distribute::RegionOutput& out = (*copied)[i];
+      note(fmt::format("distributed to {}: {} blobs copied ({} bytes), {} already there",
+                       out.region,
+                       out.blobs_copied,
+                       out.bytes_copied,
+                       out.blobs_present));
+      Json ami{{"region", out.region},
+               {"image", out.manifest_digest},
+               {"name", out.output_name.empty() ? output_->str() : out.output_name},
+               {"accountId", account.account_id}};
+      if (!targets[i].description.empty()) {
+        ami["description"] = targets[i].description;
+      }
+      amis.push_back(std::move(ami));
+    }
+  }
+  Result<Json> updated = env_.catalog->update_image(
+      arn_, [&](Json& image) { image["outputResources"]["amis"] = amis; });
+  if (!updated) {
+    return fail(updated.error().message);
+  }
+  return std::nullopt;
+}
+
+Result<BuildOutcome> Build::run() {
+  image_ = KILN_TRY(env_.catalog->get_image(arn_));
+  // Logs: <location>/<image name>/<version>/<build>/. The location is the infrastructure
+  // configuration's local folder, else <root>/logs (S3 destinations are uploaded from there by
+  // the daemon).
+  fs::path base = env_.root / "logs";
+  const Json& infra = image_.value("infrastructureConfiguration", Json::object());
+  if (infra.contains("logging")) {
+    const Json& s3 = infra["logging"].value("s3Logs", Json::object());
+    std::string prefix = s3.value("s3KeyPrefix", "");
+    if (s3.value("s3BucketName", "").empty() && prefix.starts_with("/")) {
+      base = prefix;
+    }
+  }
+  Result<catalog::ImageBuilderArn> parsed = catalog::ImageBuilderArn::parse(arn_);
+  if (!parsed || !parsed->version || !parsed->build) {
+    return make_error(ErrorCode::kInvalidArgument, "{} is not an image build version ARN", arn_);
+  }
+  log_folder_ = base / parsed->name / parsed->version->str() / std::to_string(*parsed->build);
+  std::error_code ec;
+  fs::create_directories(log_folder_ / "documents", ec);
+  if (ec) {
+    return make_error(
+        ErrorCode::kIo, "creating the log folder {}: {}", log_folder_.string(), ec.message());
+  }
+  KILN_TRY(env_.catalog->update_image(arn_, [&](Json& image) {
+    image["kiln"] = Json{{"logLocation", log_folder_.string()}, {"instances", Json::array()}};
+  }));
+  KILN_TRY(set_status(ImageStatus::kBuilding));
+
+  std::optional<Failure> failure = prepare();
+  if (!failure) {
+    failure = build_stage();
+  }
+  if (!failure && cancelled()) {
+    failure = Failure{"", true};
+  }
+  if (!failure) {
+    failure = test_stage();
+  }
+  if (!failure && cancelled()) {
+    failure = Failure{"", true};
+  }
+  if (!failure) {
+    failure = distribute_stage();
+  }
+  if (failure) {
+    finish_instance(instance_, !failure->cancelled);
+    if (failure->cancelled) {
+      // A build cancelled from elsewhere made no image; one made before the cancel arrived is
+      // removed too (a CANCELLED image has no output).
+      if (output_) {
+        (void)env_.images->store().remove_image(
+            KILN_TRY(catalog::ImageReference::parse(output_->str())));
+      }
+    }
+  }
+  end_stage();
+
+  BuildOutcome outcome;
+  outcome.log_folder = log_folder_;
+  outcome.kept_instance = kept_instance_;
+  KILN_TRY(env_.catalog->update_image(arn_, [&](Json& image) {
+    image["kiln"]["stages"] = stages_;
+    image["kiln"]["seconds"] =
+        std::round(std::chrono::duration<double>(SteadyClock::now() - begun_).count() * 1000) /
+        1000;
+    if (!kept_instance_.empty()) {
+      image["kiln"]["keptInstance"] = kept_instance_;
+    }
+  }));
+  if (!failure) {
+    outcome.status = ImageStatus::kAvailable;
+  } else if (failure->cancelled) {
+    outcome.status = ImageStatus::kCancelled;
+    outcome.reason = "the build was cancelled";
+  } else {
+    outcome.status = ImageStatus::kFailed;
+    outcome.reason = failure->reason;
+  }
+  Json current = KILN_TRY(env_.catalog->get_image(arn_));
+  std::string now = current["state"].value("status", "");
+  if (now != state::image_status_name(outcome.status)) {
+    if (Status s = set_status(outcome.status, outcome.reason); !s) {
+      // Cancelled from elsewhere while finishing: the cancel stands.
+      if (now != "CANCELLED") {
+        return s.error();
+      }
+      outcome.status = ImageStatus::kCancelled;
+    }
+  }
+  outcome.image = KILN_TRY(env_.catalog->get_image(arn_));
+  return outcome;
+}
+
+// Sets *cancel when another process marks the image CANCELLED (kiln cancel-image-creation).
+class CancelWatcher {
+ public:
+  CancelWatcher(const fs::path& state_file,
+                state::Account account,
+                std::string arn,
+                std::atomic<bool>* cancel)
+      : thread_([=, this] {
+          SystemClock clock;
+          Result<std::unique_ptr<state::Catalog>> catalog =
+              state::Catalog::open(state_file, account, clock);
+          while (!stop_.load() && catalog) {
+            Result<Json> image = (*catalog)->get_image(arn);
+            if (image && (*image)["state"].value("status", "") == "CANCELLED") {
+              cancel->store(true);
+              return;
+            }
+            for (int i = 0; i < 5 && !stop_.load(); ++i) {
+              std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            }
+          }
+        }) {}
+  ~CancelWatcher() {
+    stop_.store(true);
+    thread_.join();
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace
+
+Result<BuildOutcome> run_build(BuildEnvironment& env,
+                               const std::string& image_arn,
+                               std::atomic<bool>* cancel,
+                               const EventSink& events) {
+  std::atomic<bool> local_cancel{false};
+  if (cancel == nullptr) {
+    cancel = &local_cancel;
+  }
+  CancelWatcher watcher(env.root / "state.db", env.catalog->account(), image_arn, cancel);
+  Build build(env, image_arn, cancel, events);
+  return build.run();
+}
+
+}  // namespace kiln::build
