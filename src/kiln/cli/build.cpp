@@ -279,7 +279,9 @@ int run_image_build(Context& context,
   } else {
     std::fprintf(stderr, "logs: %s\n", outcome->log_folder.string().c_str());
     if (outcome->status == state::ImageStatus::kAvailable) {
-      std::printf("%s\n", image_arn.c_str());
+      if (options.print_arn) {
+        std::printf("%s\n", image_arn.c_str());
+      }
     } else {
       std::fprintf(stderr,
                    "kiln: %s: %s\n",
@@ -368,7 +370,7 @@ Verb add_build(CLI::App& app) {
         if (!arn) {
           return report_resource_error(arn.error());
         }
-        return run_image_build(context, *arn, BuildOutputOptions{args->verbose, args->json});
+        return run_image_build(context, *arn, BuildOutputOptions{args->verbose, args->json, true});
       }};
 }
 

@@ -75,6 +75,12 @@ int run_component(Context& context, const RunArgs& args) {
   fs::path logs =
       context.root / "logs" / "component-runs" /
       (format_folder_time_utc(std::chrono::system_clock::now()) + "-" + std::to_string(::getpid()));
+  std::error_code ec;
+  fs::create_directories(logs / "documents", ec);
+  if (ec) {
+    return report(
+        make_error(ErrorCode::kIo, "creating {}: {}", (logs / "documents").string(), ec.message()));
+  }
   if (Status s = write_file(logs / "documents" / component.file, *data); !s) {
     return report(s.error());
   }

@@ -120,6 +120,7 @@ Verb add_create_image(CLI::App& app) {
             }
             BuildOutputOptions options;
             options.verbose = *verbose;
+            options.print_arn = false;  // the response above named it
             return run_image_build(context, arn, options);
           }};
 }
