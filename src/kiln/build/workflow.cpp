@@ -4,6 +4,8 @@
 #include "kiln/build/workflow.hpp"
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "kiln/base/file.hpp"
@@ -541,7 +543,8 @@ Result<BuildOutcome> Build::run() {
   return outcome;
 }
 
-// Sets *cancel when another process marks the image CANCELLED (kiln cancel-image-creation).
+// Sets *cancel when another process marks the image CANCELLED (kiln cancel-image-creation),
+// looking twice a second; it stops at once when the build ends.
 class CancelWatcher {
  public:
   CancelWatcher(const fs::path& state_file,
@@ -552,25 +555,32 @@ class CancelWatcher {
           SystemClock clock;
           Result<std::unique_ptr<state::Catalog>> catalog =
               state::Catalog::open(state_file, account, clock);
-          while (!stop_.load() && catalog) {
+          std::unique_lock<std::mutex> lock(mutex_);
+          while (catalog && !stopped_) {
+            lock.unlock();
             Result<Json> image = (*catalog)->get_image(arn);
             if (image && (*image)["state"].value("status", "") == "CANCELLED") {
               cancel->store(true);
               return;
             }
-            for (int i = 0; i < 5 && !stop_.load(); ++i) {
-              std::this_thread::sleep_for(std::chrono::milliseconds(100));
-            }
+            lock.lock();
+            wake_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stopped_; });
           }
         }) {}
   ~CancelWatcher() {
-    stop_.store(true);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopped_ = true;
+    }
+    wake_.notify_all();
     thread_.join();
   }
 
  private:
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopped_ = false;
+  std::thread thread_;  // last: it uses the members above
 };
 
 }  // namespace
