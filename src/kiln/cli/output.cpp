@@ -6,6 +6,7 @@
 #include "kiln/base/strings.hpp"
 #include "kiln/base/time.hpp"
 #include "kiln/cli/context.hpp"
+#include "kiln/state/catalog.hpp"
 
 namespace kiln::cli {
 
@@ -38,66 +39,19 @@ OutputFormat output_format(const std::string& flag, OutputFormat fallback) {
 // --- The resources --------------------------------------------------------------------------
 
 const std::vector<std::string_view>& create_members(ResourceKind kind) {
-  static const std::vector<std::string_view> component = {"name",
-                                                          "semanticVersion",
-                                                          "description",
-                                                          "changeDescription",
-                                                          "platform",
-                                                          "supportedOsVersions",
-                                                          "data",
-                                                          "uri",
-                                                          "kmsKeyId",
-                                                          "tags"};
-  static const std::vector<std::string_view> recipe = {"name",
-                                                       "description",
-                                                       "semanticVersion",
-                                                       "components",
-                                                       "parentImage",
-                                                       "blockDeviceMappings",
-                                                       "tags",
-                                                       "workingDirectory",
-                                                       "additionalInstanceConfiguration",
-                                                       "amiTags"};
-  static const std::vector<std::string_view> infrastructure = {"name",
-                                                               "description",
-                                                               "instanceTypes",
-                                                               "instanceProfileName",
-                                                               "securityGroupIds",
-                                                               "subnetId",
-                                                               "logging",
-                                                               "keyPair",
-                                                               "terminateInstanceOnFailure",
-                                                               "snsTopicArn",
-                                                               "resourceTags",
-                                                               "instanceMetadataOptions",
-                                                               "tags",
-                                                               "placement"};
-  static const std::vector<std::string_view> distribution = {
-      "name", "description", "distributions", "tags"};
-  static const std::vector<std::string_view> image = {"imageRecipeArn",
-                                                      "containerRecipeArn",
-                                                      "distributionConfigurationArn",
-                                                      "infrastructureConfigurationArn",
-                                                      "imageTestsConfiguration",
-                                                      "enhancedImageMetadataEnabled",
-                                                      "tags",
-                                                      "imageScanningConfiguration",
-                                                      "workflows",
-                                                      "executionRole",
-                                                      "loggingConfiguration"};
   switch (kind) {
     case ResourceKind::kComponent:
-      return component;
+      return state::create_request_members(catalog::ResourceType::kComponent);
     case ResourceKind::kImageRecipe:
-      return recipe;
+      return state::create_request_members(catalog::ResourceType::kImageRecipe);
     case ResourceKind::kInfrastructureConfiguration:
-      return infrastructure;
+      return state::create_request_members(catalog::ResourceType::kInfrastructureConfiguration);
     case ResourceKind::kDistributionConfiguration:
-      return distribution;
+      return state::create_request_members(catalog::ResourceType::kDistributionConfiguration);
     case ResourceKind::kImage:
-      return image;
+      return state::create_request_members(catalog::ResourceType::kImage);
   }
-  return component;
+  return state::create_request_members(catalog::ResourceType::kComponent);
 }
 
 Json create_request_from(ResourceKind kind, const Json& resource) {

@@ -260,4 +260,70 @@ int Catalog::schema_version() const {
   return impl_->schema;
 }
 
+const std::vector<std::string_view>& create_request_members(catalog::ResourceType type) {
+  static const std::vector<std::string_view> component = {"name",
+                                                          "semanticVersion",
+                                                          "description",
+                                                          "changeDescription",
+                                                          "platform",
+                                                          "supportedOsVersions",
+                                                          "data",
+                                                          "uri",
+                                                          "kmsKeyId",
+                                                          "tags"};
+  static const std::vector<std::string_view> recipe = {"name",
+                                                       "description",
+                                                       "semanticVersion",
+                                                       "components",
+                                                       "parentImage",
+                                                       "blockDeviceMappings",
+                                                       "tags",
+                                                       "workingDirectory",
+                                                       "additionalInstanceConfiguration",
+                                                       "amiTags"};
+  static const std::vector<std::string_view> infrastructure = {"name",
+                                                               "description",
+                                                               "instanceTypes",
+                                                               "instanceProfileName",
+                                                               "securityGroupIds",
+                                                               "subnetId",
+                                                               "logging",
+                                                               "keyPair",
+                                                               "terminateInstanceOnFailure",
+                                                               "snsTopicArn",
+                                                               "resourceTags",
+                                                               "instanceMetadataOptions",
+                                                               "tags",
+                                                               "placement",
+                                                               "networkMode"};
+  static const std::vector<std::string_view> distribution = {
+      "name", "description", "distributions", "tags", "timeoutMinutes"};
+  static const std::vector<std::string_view> image = {"imageRecipeArn",
+                                                      "containerRecipeArn",
+                                                      "distributionConfigurationArn",
+                                                      "infrastructureConfigurationArn",
+                                                      "imageTestsConfiguration",
+                                                      "enhancedImageMetadataEnabled",
+                                                      "tags",
+                                                      "imageScanningConfiguration",
+                                                      "workflows",
+                                                      "executionRole",
+                                                      "loggingConfiguration"};
+  static const std::vector<std::string_view> none;
+  switch (type) {
+    case catalog::ResourceType::kComponent:
+      return component;
+    case catalog::ResourceType::kImageRecipe:
+      return recipe;
+    case catalog::ResourceType::kInfrastructureConfiguration:
+      return infrastructure;
+    case catalog::ResourceType::kDistributionConfiguration:
+      return distribution;
+    case catalog::ResourceType::kImage:
+      return image;
+    default:
+      return none;
+  }
+}
+
 }  // namespace kiln::state

@@ -83,6 +83,12 @@ struct ListQuery {
   Json filters = Json::array();
 };
 
+// The members of the Create request of a resource type (components, image recipes, both
+// configuration kinds, images), in AWS's order, clientToken and dryRun excepted; kiln's own
+// additions (an infrastructure configuration's networkMode) last. The one list the catalog checks
+// requests against and the CLI writes resources back out with.
+const std::vector<std::string_view>& create_request_members(catalog::ResourceType type);
+
 class Catalog {
  public:
   // Opens (creating if needed) the database and migrates it to the current schema; a database

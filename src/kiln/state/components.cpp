@@ -70,20 +70,7 @@ Json parameter_details(const document::Document& doc) {
 }
 
 Status check_component_request(const Json& request) {
-  KILN_TRY(request::check_members(request,
-                                  "CreateComponent",
-                                  {"name",
-                                   "semanticVersion",
-                                   "description",
-                                   "changeDescription",
-                                   "platform",
-                                   "supportedOsVersions",
-                                   "data",
-                                   "uri",
-                                   "kmsKeyId",
-                                   "tags",
-                                   "clientToken",
-                                   "dryRun"}));
+  KILN_TRY(request::check_create_members(request, "CreateComponent", ResourceType::kComponent));
   if (request.contains("uri")) {
     return request::invalid("uri",
                             "kiln does not fetch component documents: give the document as data");

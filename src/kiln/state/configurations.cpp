@@ -258,24 +258,8 @@ Json summary(const ConfigurationKind& kind, const Json& configuration) {
 }  // namespace
 
 Result<Json> Catalog::Impl::infrastructure_content(const Json& request) const {
-  KILN_TRY(request::check_members(request,
-                                  "CreateInfrastructureConfiguration",
-                                  {"name",
-                                   "description",
-                                   "instanceTypes",
-                                   "instanceProfileName",
-                                   "securityGroupIds",
-                                   "subnetId",
-                                   "logging",
-                                   "keyPair",
-                                   "terminateInstanceOnFailure",
-                                   "snsTopicArn",
-                                   "resourceTags",
-                                   "instanceMetadataOptions",
-                                   "placement",
-                                   "tags",
-                                   "networkMode",
-                                   "clientToken"}));
+  KILN_TRY(request::check_create_members(
+      request, "CreateInfrastructureConfiguration", ResourceType::kInfrastructureConfiguration));
   std::string name = KILN_TRY(request::required_string(request, "name", 1, 128));
   KILN_TRY_CTX(catalog::validate_name(name), "invalid name");
   KILN_TRY(request::optional_string(request, "description", 1, 1024));
@@ -308,10 +292,8 @@ Result<Json> Catalog::Impl::infrastructure_content(const Json& request) const {
 }
 
 Result<Json> Catalog::Impl::distribution_content(const Json& request) const {
-  KILN_TRY(request::check_members(
-      request,
-      "CreateDistributionConfiguration",
-      {"name", "description", "distributions", "timeoutMinutes", "tags", "clientToken"}));
+  KILN_TRY(request::check_create_members(
+      request, "CreateDistributionConfiguration", ResourceType::kDistributionConfiguration));
   std::string name = KILN_TRY(request::required_string(request, "name", 1, 128));
   KILN_TRY_CTX(catalog::validate_name(name), "invalid name");
   KILN_TRY(request::optional_string(request, "description", 1, 1024));

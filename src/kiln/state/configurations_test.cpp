@@ -53,6 +53,8 @@ TEST_F(CatalogTest, InfrastructureRequestErrors) {
       {"instanceMetadataOptions", {{"httpPutResponseHopLimit", 65}}, "httpPutResponseHopLimit"},
       {"logging", {{"cloudWatch", {}}}, "unknown member \"cloudWatch\""},
       {"name", "x", "invalid name"},
+      {"networkMode", "bridge", "must be host or none"},
+      {"netwrokMode", "none", "unknown member \"netwrokMode\""},
   };
   for (const Case& c : cases) {
     Json request = infrastructure_request("small");
@@ -62,6 +64,15 @@ TEST_F(CatalogTest, InfrastructureRequestErrors) {
     EXPECT_EQ(created.error().code, ErrorCode::kInvalidArgument);
     EXPECT_THAT(created.error().message, HasSubstr(c.message));
   }
+}
+
+TEST_F(CatalogTest, NetworkModeIsKilnsOwnMember) {
+  Json request = infrastructure_request("offline");
+  request["networkMode"] = "none";
+  Result<Created> created = catalog_->create_infrastructure_configuration(request);
+  ASSERT_TRUE(created.ok()) << created.error().message;
+  EXPECT_EQ(catalog_->get_infrastructure_configuration(created->arn)->value("networkMode", ""),
+            "none");
 }
 
 TEST_F(CatalogTest, UpdatingAnInfrastructureConfigurationReplacesTheGivenMembers) {

@@ -17,20 +17,7 @@ struct StoredImage {
 };
 
 Status check_image_request(const Json& request) {
-  KILN_TRY(request::check_members(request,
-                                  "CreateImage",
-                                  {"imageRecipeArn",
-                                   "containerRecipeArn",
-                                   "infrastructureConfigurationArn",
-                                   "distributionConfigurationArn",
-                                   "imageTestsConfiguration",
-                                   "enhancedImageMetadataEnabled",
-                                   "imageScanningConfiguration",
-                                   "workflows",
-                                   "executionRole",
-                                   "loggingConfiguration",
-                                   "tags",
-                                   "clientToken"}));
+  KILN_TRY(request::check_create_members(request, "CreateImage", ResourceType::kImage));
   if (request.contains("containerRecipeArn")) {
     return request::invalid("containerRecipeArn", "kiln builds no container images");
   }

@@ -36,19 +36,7 @@ constexpr const char* kRecipeMembers[] = {"arn",
                                           "amiTags"};
 
 Status check_recipe_request(const Json& request) {
-  KILN_TRY(request::check_members(request,
-                                  "CreateImageRecipe",
-                                  {"name",
-                                   "description",
-                                   "semanticVersion",
-                                   "components",
-                                   "parentImage",
-                                   "blockDeviceMappings",
-                                   "tags",
-                                   "workingDirectory",
-                                   "additionalInstanceConfiguration",
-                                   "amiTags",
-                                   "clientToken"}));
+  KILN_TRY(request::check_create_members(request, "CreateImageRecipe", ResourceType::kImageRecipe));
   KILN_TRY(request::optional_string(request, "description", 1, 1024));
   KILN_TRY(request::optional_array(request, "blockDeviceMappings"));
   KILN_TRY(request::optional_object(request, "additionalInstanceConfiguration"));

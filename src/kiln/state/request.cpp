@@ -43,6 +43,22 @@ Status check_members(const Json& request,
   return ok_status();
 }
 
+Status check_create_members(const Json& request,
+                            std::string_view what,
+                            catalog::ResourceType type) {
+  if (!request.is_object()) {
+    return make_error(ErrorCode::kInvalidArgument, "{}: expected a JSON object", what);
+  }
+  const std::vector<std::string_view>& allowed = create_request_members(type);
+  for (const auto& [key, value] : request.items()) {
+    if (key != "clientToken" && key != "dryRun" &&
+        std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      return make_error(ErrorCode::kInvalidArgument, "{}: unknown member \"{}\"", what, key);
+    }
+  }
+  return ok_status();
+}
+
 Result<std::string> required_string(const Json& request,
                                     std::string_view member,
                                     size_t min,

@@ -21,6 +21,8 @@ Error invalid(std::string_view member, std::string_view why);
 Status check_members(const Json& request,
                      std::string_view what,
                      std::initializer_list<std::string_view> allowed);
+// A Create request: its members are create_request_members(type), clientToken and dryRun.
+Status check_create_members(const Json& request, std::string_view what, catalog::ResourceType type);
 
 // A string member of `min`..`max` characters.
 Result<std::string> required_string(const Json& request,
