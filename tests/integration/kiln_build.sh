@@ -389,7 +389,54 @@ test_bad_recipe_stores_nothing() {
   assert_not_contains "$OUT" "it-bad" "images after a refused recipe"
 }
 
+test_concurrent_builds_and_sanitize() {
+  local d=$T/recipe
+  mkdir -p "$d"
+  cat >"$d/keys.yaml" <<'EOF'
+name: keys
+schemaVersion: 1.0
+phases:
+  - name: build
+    steps:
+      - name: MakeSecrets
+        action: ExecuteBash
+        inputs:
+          commands:
+            - mkdir -p /etc/ssh /root/.ssh /var/log
+            - echo key > /etc/ssh/ssh_host_ed25519_key
+            - echo "ssh-ed25519 AAAA builder" > /root/.ssh/authorized_keys
+            - echo "secret in a log" > /var/log/build.log
+            - echo 1234 > /etc/machine-id
+            - sleep 1
+EOF
+  write_recipe "$d" it-concurrent keys.yaml
+  # Three builds of one recipe at once: distinct build numbers, all AVAILABLE, a sound store.
+  local pids=() i
+  for i in 1 2 3; do
+    "$KILN" --root "$ROOT" build "$d/recipe.yaml" >"$T/out$i" 2>"$T/err$i" &
+    pids+=($!)
+  done
+  for i in 0 1 2; do
+    wait "${pids[$i]}" || { cat "$T/err$((i + 1))" >&2; fail "concurrent build $((i + 1)) failed"; }
+  done
+  assert_eq "1 2 3" "$(cat "$T"/out? | grep -o '[0-9]*$' | sort -n | tr '\n' ' ' | sed 's/ $//')" \
+    "build numbers of three concurrent builds"
+  assert_verify_clean "after concurrent builds"
+  assert_no_instances "concurrent builds"
+  # The sanitize step ran before each snapshot: no host key, no authorized_keys, no identity.
+  kiln_ok image export it-concurrent/1.0.0/2 --format rootfs-tar --output "$T/rootfs.tar"
+  tar_list "$T/rootfs.tar" >"$T/entries"
+  assert_not_contains "$T/entries" "etc/ssh/ssh_host_ed25519_key" "the image's files"
+  assert_not_contains "$T/entries" "root/.ssh/authorized_keys" "the image's files"
+  mkdir -p "$T/x"
+  tar -xf "$T/rootfs.tar" -C "$T/x" ./etc/machine-id ./var/log/build.log 2>/dev/null ||
+    tar -xf "$T/rootfs.tar" -C "$T/x" etc/machine-id var/log/build.log
+  assert_eq "" "$(cat "$T/x/etc/machine-id")" "/etc/machine-id in the image"
+  assert_eq "" "$(cat "$T/x/var/log/build.log")" "a log in the image"
+}
+
 run_kiln_test "a busybox recipe builds, tests and is AVAILABLE" test_available_end_to_end
+run_kiln_test "concurrent builds of one recipe; sanitized snapshots" test_concurrent_builds_and_sanitize
 run_kiln_test "a failing step gives FAILED with step, exit code and stderr" test_failure_reason
 run_kiln_test "the test stage runs on a fresh instance" test_test_stage_is_fresh
 run_kiln_test "a reboot mid-build resumes the run" test_reboot_resumes
