@@ -177,6 +177,55 @@ class Catalog {
   // DeleteImage: only an image in a terminal status (kConflict otherwise).
   Status delete_image(std::string_view arn);
 
+  // --- Image pipelines (reference 3.7) ----------------------------------------------------
+  // CreateImagePipeline: name*, description, imageRecipeArn* (containerRecipeArn refused),
+  // infrastructureConfigurationArn*, distributionConfigurationArn, imageTestsConfiguration,
+  // enhancedImageMetadataEnabled, schedule {scheduleExpression (schedule::Schedule::parse),
+  // timezone (schedule::check_timezone; default "UTC"), pipelineExecutionStartCondition
+  // (EXPRESSION_MATCH_ONLY | EXPRESSION_MATCH_AND_DEPENDENCY_UPDATES_AVAILABLE, the default),
+  // autoDisablePolicy {failureCount 1-10}}, status (ENABLED, the default | DISABLED), tags, and
+  // AWS's other members stored. ARN …:image-pipeline/<name>. The stored object adds platform,
+  // dateCreated, dateUpdated, consecutiveFailures (0), lastRunStatus, dateNextRun (set by
+  // set_pipeline_next_run).
+  Result<Created> create_image_pipeline(const Json& request);
+  // UpdateImagePipeline (imagePipelineArn names it): the request's members replace the stored
+  // ones, as AWS's update does; consecutiveFailures goes back to 0.
+  Result<std::string> update_image_pipeline(const Json& request);
+  Result<Json> get_image_pipeline(std::string_view arn) const;
+  Result<std::vector<Json>> list_image_pipelines(const ListQuery& query) const;
+  // kConflict while an image of the pipeline is still being built.
+  Status delete_image_pipeline(std::string_view arn);
+  // A build of the pipeline: create_image with the pipeline's recipe and configurations, the
+  // image's sourcePipelineArn/sourcePipelineName set and buildType SCHEDULED or USER_INITIATED.
+  Result<Created> create_pipeline_image(std::string_view pipeline_arn,
+                                        bool scheduled,
+                                        uint32_t min_build = 1);
+  // The images a pipeline built, newest first (ListImagePipelineImages: ImageSummary objects).
+  Result<std::vector<Json>> list_image_pipeline_images(std::string_view pipeline_arn) const;
+  // Records how a build of the pipeline ended (AVAILABLE, FAILED or CANCELLED): lastRunStatus,
+  // and AWS's consecutiveFailures rule (a failed scheduled run adds one; a success resets it; a
+  // failed manual run leaves it); past autoDisablePolicy.failureCount the pipeline is DISABLED.
+  // Returns the pipeline.
+  Result<Json> record_pipeline_result(std::string_view pipeline_arn,
+                                      ImageStatus status,
+                                      bool scheduled);
+  // The scheduler's bookkeeping: dateNextRun (absent when none) and when it last fired (kiln's
+  // own member, kept so a restarted daemon runs a missed slot once).
+  Status set_pipeline_next_run(std::string_view pipeline_arn,
+                               std::optional<SystemTime> next_run,
+                               std::optional<SystemTime> last_fired = {});
+
+  // --- clientToken idempotency -------------------------------------------------------------
+  // The response recorded for `token` of `operation`, if any; kConflict (AWS's
+  // IdempotentParameterMismatchException) when the token came with a different request.
+  Result<std::optional<Json>> idempotent_response(std::string_view operation,
+                                                  std::string_view token,
+                                                  const Json& request) const;
+  Status record_idempotent_response(std::string_view operation,
+                                    std::string_view token,
+                                    const Json& request,
+                                    const Json& response);
+
   // --- Local regions ---------------------------------------------------------------------
   // A region is an image store folder that distributions write to; a region never set here is
   // <default_parent>/<name>.
