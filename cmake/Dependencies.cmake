@@ -28,6 +28,14 @@ kiln_require_pkg(RE2 re2 libre2-dev)
 kiln_require_pkg(LIBARCHIVE libarchive libarchive-dev)
 kiln_require_pkg(ZSTD libzstd libzstd-dev)
 kiln_require_package(ZLIB zlib1g-dev)
+kiln_require_package(SQLite3 libsqlite3-dev)
+# cpp-httplib: the API daemon's HTTP server (header-only in use).
+if(NOT EXISTS /usr/include/httplib.h)
+  message(FATAL_ERROR "cpp-httplib not found: install the Debian package libcpp-httplib-dev "
+                      "(scripts/install-deps.sh installs everything)")
+endif()
+# Howard Hinnant's date/tz: IANA time zones from the system's tzdata for pipeline schedules.
+kiln_require_package(date libhowardhinnant-date-dev)
 find_package(Threads REQUIRED)
 
 # yaml-cpp 0.7 in Debian exports the plain target name.
