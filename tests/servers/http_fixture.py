@@ -13,6 +13,17 @@ Routes (the query string is ignored by every route):
                           does not match. GET answers "signed-ok" (or a ListObjectsV2 page when
                           list-type=2), PUT reads the body and answers 200.
 
+POST requests (webhooks and SNS) are recorded, each with its headers, body and the status it got:
+  POST /hook/<path>         answers 200
+  POST /status/<code>/...   answers that status
+  POST /flaky/<n>/<path>    the first <n> POSTs to this exact path answer 500, later ones 200
+  POST /sns                 an SNS Publish call (Query API form): checks its SigV4 signature for
+                            service sns (see --aws-*) and Action, Version, TopicArn, Message (a
+                            JSON object); 200 with a PublishResponse, 400 or 403 with an
+                            ErrorResponse naming what is wrong
+  GET /requests?path=<path> the POSTs recorded for <path> so far, as a JSON array of
+                            {"method", "path", "headers", "body", "status"}
+
 With --tls-cert and --tls-key it serves HTTPS. Only the Python standard library is used.
 """
 
@@ -20,6 +31,7 @@ import argparse
 import hashlib
 import hmac
 import http.server
+import json
 import os
 import ssl
 import sys
@@ -29,6 +41,7 @@ import urllib.parse
 
 COUNTS = {}
 COUNTS_LOCK = threading.Lock()
+RECORDED = {}  # path -> [request], guarded by COUNTS_LOCK
 
 
 def count(path):
@@ -64,7 +77,8 @@ def expected_signature(handler, secret):
     signed = fields["SignedHeaders"].split(";")
     path, _, query = handler.path.partition("?")
     headers = "".join(f"{h}:{' '.join(handler.headers.get(h, '').split())}\n" for h in signed)
-    payload = handler.headers.get("x-amz-content-sha256", "")
+    # S3 requests send the payload's hash; other services sign the hash of the body as sent.
+    payload = handler.headers.get("x-amz-content-sha256") or sha256_hex(getattr(handler, "body", b""))
     request = "\n".join([handler.command, path, canonical_query(query), headers,
                          ";".join(signed), payload])
     scope = f"{date}/{region}/{service}/aws4_request"
@@ -110,6 +124,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             target = urllib.parse.parse_qs(query).get("path", [""])[0]
             with COUNTS_LOCK:
                 return self.reply(200, str(COUNTS.get(target, 0)).encode())
+        if path == "/requests":
+            target = urllib.parse.parse_qs(query).get("path", [""])[0]
+            with COUNTS_LOCK:
+                body = json.dumps(RECORDED.get(target, [])).encode()
+            return self.reply(200, body, {"Content-Type": "application/json"})
         seen = count(path)
         parts = path.split("/", 3)
         route = parts[1] if len(parts) > 1 else ""
@@ -138,6 +157,56 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.path.startswith("/sigv4/"):
             return self.signed()
         self.reply(405, b"")
+
+    def do_POST(self):
+        path = self.path.partition("?")[0]
+        seen = count(path)
+        length = int(self.headers.get("Content-Length", "0"))
+        self.body = self.rfile.read(length)
+        parts = path.split("/", 3)
+        route = parts[1] if len(parts) > 1 else ""
+        status, body = 404, b"no such route"
+        if route == "hook":
+            status, body = 200, b"ok"
+        elif route == "status":
+            status, body = int(parts[2]), f"status {parts[2]}".encode()
+        elif route == "flaky":
+            status, body = (500, b"transient failure") if seen <= int(parts[2]) else (200, b"ok")
+        elif route == "sns":
+            status, body = self.sns_publish()
+        with COUNTS_LOCK:
+            RECORDED.setdefault(path, []).append({
+                "method": self.command, "path": self.path,
+                "headers": {name.lower(): value for name, value in self.headers.items()},
+                "body": self.body.decode("utf-8", "replace"), "status": status})
+        self.reply(status, body)
+
+    def sns_publish(self):
+        def error(status, code, message):
+            return status, (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
+                            f"<Message>{message}</Message></Error></ErrorResponse>").encode()
+        key_id, got, want = expected_signature(self, self.server.aws_secret)
+        if got is None:
+            return error(403, "MissingAuthenticationToken", want)
+        scope = self.headers.get("Authorization", "").split("Credential=")[1].split(",")[0]
+        if scope.split("/")[3] != "sns":
+            return error(403, "InvalidClientTokenId", f"signed for {scope.split('/')[3]}, not sns")
+        if key_id != self.server.aws_key or got != want:
+            return error(403, "SignatureDoesNotMatch", "signature check failed")
+        if not self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+            return error(400, "InvalidParameterValue", "not a form")
+        form = dict(urllib.parse.parse_qsl(self.body.decode(), keep_blank_values=True))
+        if form.get("Action") != "Publish" or form.get("Version") != "2010-03-31":
+            return error(400, "InvalidAction", "expected Action=Publish, Version=2010-03-31")
+        if not form.get("TopicArn", "").startswith("arn:"):
+            return error(400, "InvalidParameter", "TopicArn")
+        try:
+            if not isinstance(json.loads(form.get("Message", "")), dict):
+                raise ValueError("not an object")
+        except ValueError:
+            return error(400, "InvalidParameter", "Message is not a JSON object")
+        return 200, (b"<PublishResponse><PublishResult><MessageId>00000000-1111-2222-3333-"
+                     b"444444444444</MessageId></PublishResult></PublishResponse>")
 
     def stall(self):
         self.send_response(200)

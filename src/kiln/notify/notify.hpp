@@ -15,9 +15,12 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kiln/base/result.hpp"
@@ -45,14 +48,23 @@ struct Topic {
 struct DeliveryOptions {
   int attempts = 5;
   std::chrono::milliseconds first_backoff{500};  // doubled after each failed attempt
-  std::chrono::seconds timeout{10};               // per attempt
+  std::chrono::seconds timeout{10};              // per attempt
+  // Notifier's destructor: how long it goes on delivering what is queued before dropping it.
+  std::chrono::milliseconds drain{30'000};
 };
 
-// AWS's SNS message for an image (the image JSON as GetImage returns it, as AWS publishes it).
+// AWS's SNS message for an image (the image JSON as GetImage returns it, as AWS publishes it):
+// every member of the image in its order, plus AWS's "versionlessArn" (first) and "buildVersion"
+// (after "type") taken from the ARN. kiln's own "kiln" member is dropped except its
+// "logLocation", kept as {"kiln": {"logLocation": ...}} when the image has one. AWS's "semver"
+// (a 96-bit integer) is not written: JSON numbers past 2^53 do not survive most parsers.
 Json image_message(const Json& image);
 
 // The webhook signature header: "X-Kiln-Signature: sha256=<hex HMAC-SHA256 of the body>".
+// signature() returns the header's value, "sha256=<64 lower-case hex digits>".
 inline constexpr std::string_view kSignatureHeader = "X-Kiln-Signature";
+inline constexpr std::string_view kEventHeader = "X-Kiln-Event";        // the image's status
+inline constexpr std::string_view kDeliveryHeader = "X-Kiln-Delivery";  // a UUID, same in retries
 std::string signature(std::string_view secret, std::string_view body);
 
 struct DeliveryResult {
@@ -87,8 +99,12 @@ class Notifier {
 
 // Topics from the daemon's notification file: {"topics": [{"arn", "subscriptions": [{protocol,
 // endpoint, secret, topicArn, region, accessKeyId, secretAccessKey}]}]}; kInvalidArgument naming
-// what is wrong.
-Result<std::vector<Topic>> topics_from_json(const Json& config);
+// what is wrong (never a secret's value). Unknown members are errors. An sns subscription without
+// accessKeyId/secretAccessKey takes $AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY (read through
+// `env`), and is an error without either (docs/notifications.md).
+using EnvLookup = std::function<std::optional<std::string>(std::string_view name)>;
+Result<std::vector<Topic>> topics_from_json(const Json& config);  // the process's environment
+Result<std::vector<Topic>> topics_from_json(const Json& config, const EnvLookup& env);
 
 // --- Logs to S3 ------------------------------------------------------------------------------
 
@@ -102,13 +118,15 @@ struct S3Location {
 };
 
 struct UploadReport {
-  size_t files = 0;
-  uint64_t bytes = 0;
+  size_t files = 0;                 // files uploaded
+  uint64_t bytes = 0;               // their bytes
   std::vector<std::string> failed;  // keys not uploaded after every retry
 };
 
 // Uploads every file under `folder` to <prefix>/<key_prefix>/<relative path>, retrying each file
-// `options.attempts` times. Never throws away the folder.
+// `options.attempts` times. Never throws away the folder. Symbolic links are neither followed nor
+// uploaded. Files that fail are listed in `failed` (and logged); an error is returned only when
+// the folder cannot be read. Each attempt's deadline is options.timeout plus a second per MiB.
 Result<UploadReport> upload_folder(const std::filesystem::path& folder,
                                    const S3Location& location,
                                    const std::string& key_prefix,

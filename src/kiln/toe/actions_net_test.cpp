@@ -1,13 +1,7 @@
 // Tests of WebDownload, S3Download, S3Upload and the S3 client against real servers on loopback:
 // tests/servers/http_fixture.py (python3) and s3rver (npm). A missing server skips its tests.
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-extern char** environ;
 
 #include <atomic>
 #include <chrono>
@@ -18,6 +12,7 @@ extern char** environ;
 #include "kiln/base/file.hpp"
 #include "kiln/base/hash.hpp"
 #include "kiln/base/strings.hpp"
+#include "kiln/net/test_servers.hpp"
 #include "kiln/toe/actions.hpp"
 #include "kiln/toe/aws_config.hpp"
 #include "kiln/toe/http_transfer.hpp"
@@ -37,87 +32,10 @@ class FakeOutput : public StepOutput {
   std::vector<std::string> lines;
 };
 
-// A port that was free a moment ago (the server binds it next).
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof addr;
-  int port = -1;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &size) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
-
-bool accepts_connections(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
-}
-
-// Polls until the port accepts a connection; false after `limit`.
-bool wait_for_port(int port, std::chrono::seconds limit) {
-  auto until = std::chrono::steady_clock::now() + limit;
-  while (!accepts_connections(port)) {
-    if (std::chrono::steady_clock::now() > until) {
-      return false;
-    }
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
-}
-
-fs::path servers_dir() {
-  if (const char* dir = std::getenv("KILN_TEST_SERVERS_DIR")) {
-    return dir;
-  }
-  return (fs::path(__FILE__).parent_path() / "../../../tests/servers").lexically_normal();
-}
-
-// A server on 127.0.0.1 that runs as long as this object lives (ChildProcess kills and reaps).
-struct Server {
-  int port = -1;
-  std::unique_ptr<os::ChildProcess> process;
-  std::string failure;  // why it did not start
-};
-
-// This process's environment plus `extra` ("NAME=value").
-std::vector<std::string> environment_with(const std::vector<std::string>& extra) {
-  std::vector<std::string> env(extra);
-  for (char** entry = environ; *entry != nullptr; ++entry) {
-    env.emplace_back(*entry);
-  }
-  return env;
-}
-
-Server start_server(std::vector<std::string> argv,
-                    int port,
-                    const std::vector<std::string>& extra_env = {}) {
-  Server server;
-  server.port = port;
-  os::ProcessSpec spec{
-      std::move(argv), extra_env.empty() ? extra_env : environment_with(extra_env), {}};
-  Result<os::ChildProcess> child = os::ChildProcess::spawn(spec);
-  if (!child.ok()) {
-    server.failure = child.error().message;
-    return server;
-  }
-  server.process = std::make_unique<os::ChildProcess>(std::move(*child));
-  if (!wait_for_port(port, 20s)) {
-    server.failure = fmt::format("the server did not listen on port {}", port);
-    server.process.reset();
-  }
-  return server;
-}
+using net::testing::free_port;
+using net::testing::Server;
+using net::testing::servers_dir;
+using net::testing::start_server;
 
 std::string upper(std::string text) {
   for (char& c : text) {
@@ -176,24 +94,10 @@ TEST(ParseS3Uri, SplitsBucketAndKey) {
 class HttpFixtureTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    fs::path script = servers_dir() / "http_fixture.py";
-    std::optional<fs::path> python = os::find_program("python3");
-    if (!python || !fs::exists(script)) {
-      skip_reason_ = "python3 or tests/servers/http_fixture.py is missing";
-      return;
-    }
     dir_ = std::make_unique<TempDir>(TempDir::create("kiln-http-test-").value());
     fs::create_directories(root());
-    int port = free_port();
-    server_ = std::make_unique<Server>(start_server({python->string(),
-                                                     script.string(),
-                                                     "--port",
-                                                     std::to_string(port),
-                                                     "--root",
-                                                     root().string(),
-                                                     "--aws-token",
-                                                     "SESSIONTOKEN"},
-                                                    port));
+    server_ = std::make_unique<Server>(
+        net::testing::start_http_fixture(root(), {"--aws-token", "SESSIONTOKEN"}));
     skip_reason_ = server_->failure;
   }
   static void TearDownTestSuite() {
@@ -521,27 +425,9 @@ TEST_F(S3SigningTest, AWrongSecretIsRejectedAndNotRevealed) {
 class S3Test : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    fs::path binary = servers_dir() / "node_modules/.bin/s3rver";
-    if (!fs::exists(binary) || !os::find_program("node")) {
-      skip_reason_ = "s3rver is not installed (npm install in tests/servers)";
-      return;
-    }
     dir_ = std::make_unique<TempDir>(TempDir::create("kiln-s3-test-").value());
     fs::create_directories(dir_->path() / "data");
-    int port = free_port();
-    server_ = std::make_unique<Server>(start_server(
-        {binary.string(),
-         "--directory",
-         (dir_->path() / "data").string(),
-         "--port",
-         std::to_string(port),
-         "--address",
-         "127.0.0.1",
-         "--silent"},
-        port,
-        // s3rver makes continuation tokens with DES, which Node 17+ (OpenSSL 3) only has in its
-        // legacy provider; without it every truncated listing fails with InternalError.
-        {"NODE_OPTIONS=--openssl-legacy-provider"}));
+    server_ = std::make_unique<Server>(net::testing::start_s3rver(dir_->path() / "data"));
     skip_reason_ = server_->failure;
   }
   static void TearDownTestSuite() {

@@ -7,18 +7,12 @@
 #include <string>
 
 #include "kiln/base/result.hpp"
+#include "kiln/net/s3_client.hpp"
 #include "kiln/toe/action.hpp"
 
 namespace kiln::toe {
 
-struct S3Config {
-  std::string endpoint;  // "http://127.0.0.1:4568" (path-style requests); empty: AWS itself
-  std::string region = "us-east-1";
-  std::string access_key_id;  // empty: requests go unsigned (public buckets, local servers)
-  std::string secret_access_key;
-  std::string session_token;
-  int list_page_size = 1000;  // max-keys of each ListObjectsV2 request
-};
+using net::S3Config;  // net/s3_client.hpp
 
 // The configuration the AWS CLI would use, read through `env`:
 //   endpoint: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, then the profile's `services` section

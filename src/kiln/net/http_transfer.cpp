@@ -1,4 +1,4 @@
-#include "kiln/toe/http_transfer.hpp"
+#include "kiln/net/http_transfer.hpp"
 
 #include <curl/curl.h>
 #include <fcntl.h>
@@ -13,7 +13,7 @@
 
 #include "kiln/base/unique_fd.hpp"
 
-namespace kiln::toe {
+namespace kiln::net {
 namespace fs = std::filesystem;
 
 namespace {
@@ -178,7 +178,7 @@ void set_common(Options& o, const HttpRequest& request, Transfer& t, curl_slist*
       .set(CURLOPT_CONNECTTIMEOUT_MS, kConnectTimeoutMs)
       .set(CURLOPT_LOW_SPEED_LIMIT, 1L)
       .set(CURLOPT_LOW_SPEED_TIME, kStallSeconds)
-      .set(CURLOPT_USERAGENT, "kiln-toe")
+      .set(CURLOPT_USERAGENT, request.user_agent.c_str())
       .set(CURLOPT_HTTPHEADER, headers);
 }
 
@@ -190,6 +190,10 @@ void set_method(Options& o, const HttpRequest& request, Transfer& t) {
         .set(CURLOPT_INFILESIZE_LARGE, t.upload_size)
         .set(CURLOPT_READFUNCTION, &on_upload_read)
         .set(CURLOPT_READDATA, &t);
+  } else if (request.method == "POST") {
+    o.set(CURLOPT_POST, 1L)
+        .set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()))
+        .set(CURLOPT_POSTFIELDS, request.body.data());
   }
 }
 
@@ -324,4 +328,4 @@ std::string uri_encode(std::string_view text, bool keep_slash) {
   return out;
 }
 
-}  // namespace kiln::toe
+}  // namespace kiln::net

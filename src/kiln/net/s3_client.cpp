@@ -1,4 +1,4 @@
-#include "kiln/toe/s3_client.hpp"
+#include "kiln/net/s3_client.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -9,7 +9,7 @@
 #include "kiln/base/strings.hpp"
 #include "kiln/base/text_encoding.hpp"
 
-namespace kiln::toe {
+namespace kiln::net {
 namespace fs = std::filesystem;
 
 Result<S3Uri> parse_s3_uri(std::string_view text) {
@@ -330,4 +330,4 @@ Status S3Client::create_bucket(const std::string& bucket, const S3RequestOptions
   return ok_status();
 }
 
-}  // namespace kiln::toe
+}  // namespace kiln::net
