@@ -18,7 +18,7 @@ struct Migration {
   std::string_view sql;
 };
 
-constexpr std::array<Migration, 1> kMigrations = {{
+constexpr std::array<Migration, 2> kMigrations = {{
     {1, R"sql(
 CREATE TABLE components (
   arn TEXT PRIMARY KEY,
@@ -97,11 +97,39 @@ CREATE TABLE regions (
   name TEXT PRIMARY KEY,
   store_dir TEXT NOT NULL);
 )sql"},
+    {2, R"sql(
+CREATE TABLE image_pipelines (
+  arn TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  name TEXT NOT NULL,
+  status TEXT NOT NULL,
+  recipe_arn TEXT NOT NULL,
+  infrastructure_arn TEXT NOT NULL,
+  distribution_arn TEXT,
+  document TEXT NOT NULL);
+CREATE INDEX image_pipelines_by_recipe ON image_pipelines (recipe_arn);
+CREATE INDEX image_pipelines_by_infrastructure ON image_pipelines (infrastructure_arn);
+CREATE INDEX image_pipelines_by_distribution ON image_pipelines (distribution_arn);
+
+ALTER TABLE images ADD COLUMN source_pipeline_arn TEXT;
+CREATE INDEX images_by_pipeline ON images (source_pipeline_arn, date_created);
+
+CREATE TABLE client_tokens (
+  operation TEXT NOT NULL,
+  token TEXT NOT NULL,
+  request_sha256 TEXT NOT NULL,
+  response TEXT NOT NULL,
+  date_created TEXT NOT NULL,
+  PRIMARY KEY (operation, token));
+CREATE INDEX client_tokens_by_date ON client_tokens (date_created);
+)sql"},
 }};
 
-// Applies every migration above the database's version, each in its own transaction that
-// re-reads the version (another process may have migrated meanwhile).
-Result<int> migrate(Database& db) {
+}  // namespace
+
+// Applies every migration above the database's version up to `target`, each in its own
+// transaction that re-reads the version (another process may have migrated meanwhile).
+Result<int> migrate(Database& db, int target) {
   int version = KILN_TRY(db.user_version());
   if (version > kSchemaVersion) {
     return make_error(ErrorCode::kConflict,
@@ -111,7 +139,7 @@ Result<int> migrate(Database& db) {
                       kSchemaVersion);
   }
   for (const Migration& migration : kMigrations) {
-    if (migration.version <= version) {
+    if (migration.version <= version || migration.version > target) {
       continue;
     }
     Transaction txn = KILN_TRY(Transaction::begin(db));
@@ -126,6 +154,8 @@ Result<int> migrate(Database& db) {
   }
   return version;
 }
+
+namespace {
 
 constexpr std::array<std::pair<ImageStatus, std::string_view>, 12> kStatusNames = {{
     {ImageStatus::kPending, "PENDING"},
@@ -309,6 +339,22 @@ const std::vector<std::string_view>& create_request_members(catalog::ResourceTyp
                                                       "workflows",
                                                       "executionRole",
                                                       "loggingConfiguration"};
+  static const std::vector<std::string_view> pipeline = {"name",
+                                                         "description",
+                                                         "imageRecipeArn",
+                                                         "containerRecipeArn",
+                                                         "infrastructureConfigurationArn",
+                                                         "distributionConfigurationArn",
+                                                         "imageTestsConfiguration",
+                                                         "enhancedImageMetadataEnabled",
+                                                         "schedule",
+                                                         "status",
+                                                         "tags",
+                                                         "imageTags",
+                                                         "imageScanningConfiguration",
+                                                         "workflows",
+                                                         "executionRole",
+                                                         "loggingConfiguration"};
   static const std::vector<std::string_view> none;
   switch (type) {
     case catalog::ResourceType::kComponent:
@@ -321,6 +367,8 @@ const std::vector<std::string_view>& create_request_members(catalog::ResourceTyp
       return distribution;
     case catalog::ResourceType::kImage:
       return image;
+    case catalog::ResourceType::kImagePipeline:
+      return pipeline;
     default:
       return none;
   }

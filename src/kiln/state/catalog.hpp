@@ -84,9 +84,9 @@ struct ListQuery {
 };
 
 // The members of the Create request of a resource type (components, image recipes, both
-// configuration kinds, images), in AWS's order, clientToken and dryRun excepted; kiln's own
-// additions (an infrastructure configuration's networkMode) last. The one list the catalog checks
-// requests against and the CLI writes resources back out with.
+// configuration kinds, images, image pipelines), in AWS's order, clientToken and dryRun excepted;
+// kiln's own additions (an infrastructure configuration's networkMode) last. The one list the
+// catalog checks requests against and the CLI writes resources back out with.
 const std::vector<std::string_view>& create_request_members(catalog::ResourceType type);
 
 class Catalog {
@@ -186,41 +186,60 @@ class Catalog {
   // autoDisablePolicy {failureCount 1-10}}, status (ENABLED, the default | DISABLED), tags, and
   // AWS's other members stored. ARN …:image-pipeline/<name>. The stored object adds platform,
   // dateCreated, dateUpdated, consecutiveFailures (0), lastRunStatus, dateNextRun (set by
-  // set_pipeline_next_run).
+  // set_pipeline_next_run); dateLastRun is never set (AWS no longer returns it). imageRecipeArn is
+  // a version ARN, `x` wildcards allowed as AWS's pattern allows (kept as given; each build takes
+  // the newest match). The referenced recipe and configurations must exist (kNotFound). The
+  // same request again returns the pipeline (created = false); another one under the same name
+  // is kAlreadyExists. docs/pipelines.md.
   Result<Created> create_image_pipeline(const Json& request);
-  // UpdateImagePipeline (imagePipelineArn names it): the request's members replace the stored
-  // ones, as AWS's update does; consecutiveFailures goes back to 0.
+  // UpdateImagePipeline (imagePipelineArn names it; infrastructureConfigurationArn and
+  // imageRecipeArn required): not a selective update, as AWS's: the request's members are the
+  // new configuration (a member left out goes back to its default or away); name and tags
+  // stay. consecutiveFailures goes back to 0 and dateNextRun is removed (the scheduler sets it
+  // again); lastRunStatus and dateLastFired stay.
   Result<std::string> update_image_pipeline(const Json& request);
   Result<Json> get_image_pipeline(std::string_view arn) const;
   Result<std::vector<Json>> list_image_pipelines(const ListQuery& query) const;
-  // kConflict while an image of the pipeline is still being built.
+  // kConflict (ResourceDependencyException's wording) while an image of the pipeline is still
+  // being built. While a pipeline exists, the recipe (exact ARN) and configurations it names
+  // cannot be deleted (kConflict).
   Status delete_image_pipeline(std::string_view arn);
   // A build of the pipeline: create_image with the pipeline's recipe and configurations, the
   // image's sourcePipelineArn/sourcePipelineName set and buildType SCHEDULED or USER_INITIATED.
   Result<Created> create_pipeline_image(std::string_view pipeline_arn,
                                         bool scheduled,
                                         uint32_t min_build = 1);
-  // The images a pipeline built, newest first (ListImagePipelineImages: ImageSummary objects).
-  Result<std::vector<Json>> list_image_pipeline_images(std::string_view pipeline_arn) const;
+  // The images a pipeline built, newest first (ListImagePipelineImages: ImageSummary objects;
+  // filters name and version).
+  Result<std::vector<Json>> list_image_pipeline_images(std::string_view pipeline_arn,
+                                                       const ListQuery& query = {}) const;
   // Records how a build of the pipeline ended (AVAILABLE, FAILED or CANCELLED): lastRunStatus,
   // and AWS's consecutiveFailures rule (a failed scheduled run adds one; a success resets it; a
-  // failed manual run leaves it); past autoDisablePolicy.failureCount the pipeline is DISABLED.
-  // Returns the pipeline.
+  // failed manual run leaves it; a CANCELLED run leaves it); when a failed scheduled run brings
+  // it to autoDisablePolicy.failureCount (AWS: "the number of consecutive scheduled image
+  // pipeline executions that must fail before Image Builder automatically disables the
+  // pipeline"), the pipeline becomes DISABLED and loses dateNextRun. Another `status` is
+  // kInvalidArgument. Returns the pipeline.
   Result<Json> record_pipeline_result(std::string_view pipeline_arn,
                                       ImageStatus status,
                                       bool scheduled);
   // The scheduler's bookkeeping: dateNextRun (absent when none) and when it last fired (kiln's
-  // own member, kept so a restarted daemon runs a missed slot once).
+  // own member `dateLastFired`, the pipeline's last member, kept so a restarted daemon runs a
+  // missed slot once; unchanged when `last_fired` is not given). Both in AWS's date format.
   Status set_pipeline_next_run(std::string_view pipeline_arn,
                                std::optional<SystemTime> next_run,
                                std::optional<SystemTime> last_fired = {});
 
   // --- clientToken idempotency -------------------------------------------------------------
   // The response recorded for `token` of `operation`, if any; kConflict (AWS's
-  // IdempotentParameterMismatchException) when the token came with a different request.
+  // IdempotentParameterMismatchException) when the token came with a different request. The
+  // request is compared without its clientToken member and regardless of member order. Tokens
+  // are remembered 8 hours (older ones are ignored and purged). `token`: 1-64 characters.
   Result<std::optional<Json>> idempotent_response(std::string_view operation,
                                                   std::string_view token,
                                                   const Json& request) const;
+  // kConflict when the token is already recorded for a different request; the same request
+  // recorded twice keeps the first response.
   Status record_idempotent_response(std::string_view operation,
                                     std::string_view token,
                                     const Json& request,

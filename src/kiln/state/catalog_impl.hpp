@@ -18,13 +18,31 @@ namespace kiln::state {
 struct ConfigurationKind;  // configurations.cpp
 
 // The schema this kiln writes (docs/formats/state.md).
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
+
+// Migrates `db` to schema `target` (at most kSchemaVersion); returns the version it is at.
+// Catalog::open migrates to kSchemaVersion; tests make older files with a lower target.
+Result<int> migrate(Database& db, int target = kSchemaVersion);
 
 // "2020-01-27T20:43:30.306Z": RFC 3339 in UTC with milliseconds, as AWS writes dateCreated.
 std::string format_aws_time(SystemTime time);
 
 // The JSON object of a stored document (kCorruption when it does not parse).
 Result<Json> parse_stored(const std::string& text, std::string_view arn);
+
+// imageTestsConfiguration of a CreateImage/CreateImagePipeline request: checked, and as stored
+// (imageTestsEnabled defaults to true).
+Status check_tests_configuration(const Json& request);
+Json tests_configuration(const Json& request);
+// ImageSummary of a stored image (list_image_build_versions, list_image_pipeline_images).
+Json image_summary(const Json& image, const std::string& owner);
+
+// The pipeline an image is built for (create_pipeline_image).
+struct PipelineBuild {
+  std::string arn;
+  std::string name;
+  bool scheduled = false;
+};
 
 // One stored row of a versioned resource: its key columns and its document.
 struct VersionedRow {
@@ -97,6 +115,21 @@ struct Catalog::Impl {
   Result<std::vector<Json>> list_configurations(const ConfigurationKind& kind,
                                                 const ListQuery& query) const;
   Status delete_configuration(const ConfigurationKind& kind, std::string_view arn);
+  // CreateImage inside the caller's transaction: checks `request`, resolves the recipe and
+  // configurations through `self` and stores the image PENDING (with its source pipeline
+  // when `pipeline` is set).
+  Result<Created> add_image(const Catalog& self,
+                            const Json& request,
+                            uint32_t min_build,
+                            const PipelineBuild* pipeline);
+  // The stored ARN of a pipeline of ours named by `text` (kInvalidArgument, kNotFound).
+  Result<std::string> pipeline_arn(std::string_view text) const;
+  // The stored pipeline (kNotFound "no such image pipeline").
+  Result<Json> load_pipeline(const std::string& arn) const;
+  // kConflict (ResourceDependencyException) when an image pipeline holds `arn` in `column`.
+  Status check_no_pipeline(std::string_view column,
+                           const std::string& arn,
+                           std::string_view what) const;
   // kConflict when a non-terminal image holds `arn` in `column`.
   Status check_no_running_image(std::string_view column,
                                 const std::string& arn,

@@ -411,6 +411,7 @@ Status Catalog::Impl::delete_configuration(const ConfigurationKind& kind, std::s
   Transaction txn = KILN_TRY(Transaction::begin(db));
   KILN_TRY(find_by_arn(kind.table, key));
   KILN_TRY(check_no_running_image(kind.image_column, key, kind.what));
+  KILN_TRY(check_no_pipeline(kind.image_column, key, kind.what));  // the same column names
   Statement erase = KILN_TRY(db.prepare(fmt::format("DELETE FROM {} WHERE arn = ?", kind.table)));
   erase.bind_all(key);
   KILN_TRY(erase.run());

@@ -21,16 +21,7 @@ Status check_image_request(const Json& request) {
   if (request.contains("containerRecipeArn")) {
     return request::invalid("containerRecipeArn", "kiln builds no container images");
   }
-  KILN_TRY(request::optional_object(request, "imageTestsConfiguration"));
-  if (request.contains("imageTestsConfiguration")) {
-    const Json& tests = request["imageTestsConfiguration"];
-    std::string context = "invalid imageTestsConfiguration";
-    KILN_TRY_CTX(request::check_members(
-                     tests, "imageTestsConfiguration", {"imageTestsEnabled", "timeoutMinutes"}),
-                 context);
-    KILN_TRY_CTX(request::optional_bool(tests, "imageTestsEnabled"), context);
-    KILN_TRY_CTX(request::optional_integer(tests, "timeoutMinutes", 60, 1440), context);
-  }
+  KILN_TRY(check_tests_configuration(request));
   KILN_TRY(request::optional_bool(request, "enhancedImageMetadataEnabled"));
   KILN_TRY(request::optional_object(request, "imageScanningConfiguration"));
   KILN_TRY(request::optional_array(request, "workflows"));
@@ -38,16 +29,6 @@ Status check_image_request(const Json& request) {
   KILN_TRY(request::optional_object(request, "loggingConfiguration"));
   KILN_TRY(request::optional_tags(request, "tags"));
   return ok_status();
-}
-
-Json tests_configuration(const Json& request) {
-  Json tests = {{"imageTestsEnabled", true}};
-  if (request.contains("imageTestsConfiguration")) {
-    for (const auto& [key, value] : request["imageTestsConfiguration"].items()) {
-      tests[key] = value;
-    }
-  }
-  return tests;
 }
 
 Result<StoredImage> load_image(Database& db, const std::string& arn) {
@@ -90,7 +71,32 @@ Json image_version_summary(const Json& image, const std::string& owner) {
   return out;
 }
 
-// ImageSummary (list_image_build_versions).
+}  // namespace
+
+Status check_tests_configuration(const Json& request) {
+  KILN_TRY(request::optional_object(request, "imageTestsConfiguration"));
+  if (request.contains("imageTestsConfiguration")) {
+    const Json& tests = request["imageTestsConfiguration"];
+    std::string context = "invalid imageTestsConfiguration";
+    KILN_TRY_CTX(request::check_members(
+                     tests, "imageTestsConfiguration", {"imageTestsEnabled", "timeoutMinutes"}),
+                 context);
+    KILN_TRY_CTX(request::optional_bool(tests, "imageTestsEnabled"), context);
+    KILN_TRY_CTX(request::optional_integer(tests, "timeoutMinutes", 60, 1440), context);
+  }
+  return ok_status();
+}
+
+Json tests_configuration(const Json& request) {
+  Json tests = {{"imageTestsEnabled", true}};
+  if (request.contains("imageTestsConfiguration")) {
+    for (const auto& [key, value] : request["imageTestsConfiguration"].items()) {
+      tests[key] = value;
+    }
+  }
+  return tests;
+}
+
 Json image_summary(const Json& image, const std::string& owner) {
   Json out;
   for (const char* member : {"arn", "name", "type", "version", "platform", "osVersion", "state"}) {
@@ -104,9 +110,17 @@ Json image_summary(const Json& image, const std::string& owner) {
   return out;
 }
 
-}  // namespace
-
 Result<Created> Catalog::create_image(const Json& request, uint32_t min_build) {
+  Transaction txn = KILN_TRY(Transaction::begin(impl_->db));
+  Created created = KILN_TRY(impl_->add_image(*this, request, min_build, nullptr));
+  KILN_TRY(txn.commit());
+  return created;
+}
+
+Result<Created> Catalog::Impl::add_image(const Catalog& self,
+                                         const Json& request,
+                                         uint32_t min_build,
+                                         const PipelineBuild* pipeline) {
   KILN_TRY(check_image_request(request));
   std::string recipe_arn = KILN_TRY(request::required_string(request, "imageRecipeArn", 1, 2048));
   std::string infrastructure_arn =
@@ -114,23 +128,21 @@ Result<Created> Catalog::create_image(const Json& request, uint32_t min_build) {
   std::optional<std::string> distribution_arn =
       KILN_TRY(request::optional_string(request, "distributionConfigurationArn", 1, 2048));
 
-  Transaction txn = KILN_TRY(Transaction::begin(impl_->db));
-  Json recipe = KILN_TRY_CTX(get_image_recipe(recipe_arn), "invalid imageRecipeArn");
-  Json infrastructure = KILN_TRY_CTX(get_infrastructure_configuration(infrastructure_arn),
+  Json recipe = KILN_TRY_CTX(self.get_image_recipe(recipe_arn), "invalid imageRecipeArn");
+  Json infrastructure = KILN_TRY_CTX(self.get_infrastructure_configuration(infrastructure_arn),
                                      "invalid infrastructureConfigurationArn");
   std::optional<Json> distribution;
   if (distribution_arn) {
-    distribution = KILN_TRY_CTX(get_distribution_configuration(*distribution_arn),
+    distribution = KILN_TRY_CTX(self.get_distribution_configuration(*distribution_arn),
                                 "invalid distributionConfigurationArn");
   }
-  std::string owner = impl_->account.account_id;
+  std::string owner = account.account_id;
   std::string name = recipe.value("name", "");
   SemanticVersion version = KILN_TRY(SemanticVersion::parse(recipe.value("version", "")));
   std::string arn_name = catalog::arn_name(name);
-  uint32_t build =
-      KILN_TRY(impl_->next_build("image", owner, arn_name, version, std::max(min_build, 1u)));
-  std::string arn = impl_->make_arn(ResourceType::kImage, name, version, build).str();
-  std::string date = impl_->now();
+  uint32_t build = KILN_TRY(next_build("image", owner, arn_name, version, std::max(min_build, 1u)));
+  std::string arn = make_arn(ResourceType::kImage, name, version, build).str();
+  std::string date = now();
 
   Json image;
   image["arn"] = arn;
@@ -141,6 +153,10 @@ Result<Created> Catalog::create_image(const Json& request, uint32_t min_build) {
   image["enhancedImageMetadataEnabled"] = request.value("enhancedImageMetadataEnabled", true);
   image["state"] = {{"status", image_status_name(ImageStatus::kPending)}};
   image["imageRecipe"] = recipe;
+  if (pipeline != nullptr) {
+    image["sourcePipelineName"] = pipeline->name;
+    image["sourcePipelineArn"] = pipeline->arn;
+  }
   image["infrastructureConfiguration"] = infrastructure;
   if (distribution) {
     image["distributionConfiguration"] = *distribution;
@@ -149,17 +165,17 @@ Result<Created> Catalog::create_image(const Json& request, uint32_t min_build) {
   image["dateCreated"] = date;
   image["outputResources"] = {{"amis", Json::array()}};
   image["tags"] = request.value("tags", Json::object());
-  image["buildType"] = "USER_INITIATED";
+  image["buildType"] = pipeline != nullptr && pipeline->scheduled ? "SCHEDULED" : "USER_INITIATED";
   image["imageSource"] = "CUSTOM";
   for (const char* member :
        {"imageScanningConfiguration", "workflows", "executionRole", "loggingConfiguration"}) {
     request::copy_member(image, request, member);
   }
 
-  Statement insert = KILN_TRY(impl_->db.prepare(
+  Statement insert = KILN_TRY(db.prepare(
       "INSERT INTO images (arn, owner, name, major, minor, patch, build, status, recipe_arn, "
-      "infrastructure_arn, distribution_arn, date_created, document) VALUES (?, ?, ?, ?, ?, ?, "
-      "?, 'PENDING', ?, ?, ?, ?, ?)"));
+      "infrastructure_arn, distribution_arn, date_created, document, source_pipeline_arn) VALUES "
+      "(?, ?, ?, ?, ?, ?, ?, 'PENDING', ?, ?, ?, ?, ?, ?)"));
   insert.bind_all(arn,
                   owner,
                   arn_name,
@@ -175,8 +191,12 @@ Result<Created> Catalog::create_image(const Json& request, uint32_t min_build) {
     insert.bind_null(10);
   }
   insert.bind(11, date).bind(12, image.dump());
+  if (pipeline != nullptr) {
+    insert.bind(13, pipeline->arn);
+  } else {
+    insert.bind_null(13);
+  }
   KILN_TRY(insert.run());
-  KILN_TRY(txn.commit());
   return Created{arn, true};
 }
 

@@ -295,6 +295,7 @@ Status Catalog::delete_image_recipe(std::string_view text) {
   Transaction txn = KILN_TRY(Transaction::begin(impl_->db));
   KILN_TRY(impl_->find_by_arn("image_recipes", key));
   KILN_TRY(impl_->check_no_running_image("recipe_arn", key, "image recipe"));
+  KILN_TRY(impl_->check_no_pipeline("recipe_arn", key, "image recipe"));
   for (const char* sql : {"DELETE FROM recipe_components WHERE recipe_arn = ?",
                           "DELETE FROM image_recipes WHERE arn = ?"}) {
     Statement erase = KILN_TRY(impl_->db.prepare(sql));
