@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <openssl/rand.h>
 
+#include <cstdio>
 #include <ctime>
 #include <random>
 
@@ -34,6 +35,47 @@ std::string format_rfc3339_local(SystemTime time) {
                      sign,
                      abs_offset / 3600,
                      (abs_offset % 3600) / 60);
+}
+
+std::optional<SystemTime> parse_rfc3339_utc(std::string_view text) {
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, millis = 0;
+  std::string copy(text);
+  int consumed = 0;
+  if (std::sscanf(copy.c_str(),
+                  "%4d-%2d-%2dT%2d:%2d:%2d%n",
+                  &year,
+                  &month,
+                  &day,
+                  &hour,
+                  &minute,
+                  &second,
+                  &consumed) != 6 ||
+      consumed != 19) {
+    return std::nullopt;
+  }
+  std::string_view rest = text.substr(19);
+  if (rest.size() == 5 && rest[0] == '.') {
+    for (char c : rest.substr(1, 3)) {
+      if (c < '0' || c > '9') {
+        return std::nullopt;
+      }
+      millis = millis * 10 + (c - '0');
+    }
+    rest.remove_prefix(4);
+  }
+  if (rest != "Z" || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 ||
+      second > 60) {
+    return std::nullopt;
+  }
+  std::tm tm{};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
+  time_t seconds = ::timegm(&tm);
+  return std::chrono::system_clock::from_time_t(seconds) + std::chrono::milliseconds(millis);
 }
 
 std::string format_rfc3339_utc(SystemTime time) {

@@ -1,7 +1,9 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace kiln {
 
@@ -23,6 +25,9 @@ class SystemClock final : public Clock {
 std::string format_rfc3339_local(SystemTime time);
 // "2021-08-27T00:20:31Z": RFC 3339 in UTC.
 std::string format_rfc3339_utc(SystemTime time);
+// Parses "2021-08-27T00:20:31Z" or with milliseconds ("...31.306Z"): the UTC forms kiln and AWS
+// write. nullopt for anything else.
+std::optional<SystemTime> parse_rfc3339_utc(std::string_view text);
 // "2021-08-27": the UTC date.
 std::string format_date_utc(SystemTime time);
 // "2021-08-27_00-20-31": the UTC time for TOE_<...>_UTC-0_<id> folder names.

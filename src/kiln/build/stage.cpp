@@ -117,7 +117,8 @@ std::vector<std::string> document_phases(const std::string& data) {
 Result<store::ImageVersion> resolve_parent(image::Images& images,
                                            const fs::path& root,
                                            const std::string& parent,
-                                           const std::function<void(const std::string&)>& note) {
+                                           const std::function<void(const std::string&)>& note,
+                                           bool bootstrap) {
   std::string name = parent;
   if (parent.starts_with("arn:")) {
     catalog::ImageBuilderArn arn = KILN_TRY(catalog::ImageBuilderArn::parse(parent));
@@ -145,6 +146,9 @@ Result<store::ImageVersion> resolve_parent(image::Images& images,
                       join(known, ", "));
   }
   std::string image_name(source->name);
+  if (!bootstrap) {
+    return images.store().resolve(image_name + "/x.x.x");
+  }
   FileLock lock = KILN_TRY(FileLock::acquire(root / "locks" / ("bootstrap-" + image_name)));
   if (Result<store::ImageVersion> cached = images.store().resolve(image_name + "/x.x.x")) {
     return cached;

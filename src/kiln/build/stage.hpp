@@ -34,10 +34,12 @@ std::vector<std::string> document_phases(const std::string& data);
 // ubuntu-22.04, ubuntu-24.04; also as an "aws"-owned image ARN such as
 // arn:aws:imagebuilder:us-east-1:aws:image/debian-12-x86/x.x.x) bootstrapped into the store on
 // first use and reused after.
+// With `bootstrap` false a managed source not yet in the store is kNotFound.
 Result<store::ImageVersion> resolve_parent(image::Images& images,
                                            const fs::path& root,
                                            const std::string& parent,
-                                           const std::function<void(const std::string&)>& note);
+                                           const std::function<void(const std::string&)>& note,
+                                           bool bootstrap = true);
 
 // One kiln-toe run over `components` (those with one of `phases`) in a running instance, resuming
 // after every reboot it asks for.

@@ -3,6 +3,8 @@
 
 #include "kiln/build/workflow.hpp"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -12,6 +14,7 @@
 #include "kiln/base/scope_exit.hpp"
 #include "kiln/build/stage.hpp"
 #include "kiln/distribute/local_region.hpp"
+#include "kiln/os/namespace.hpp"
 
 namespace kiln::build {
 namespace {
@@ -214,6 +217,17 @@ std::optional<Failure> Build::prepare() {
   }
   parent_ = *parent;
   note(fmt::format("parent image {} ({})", parent_->str(), parent_->manifest.digest.str()));
+  // What the recipe resolved to: a pipeline's "dependency updates" check compares a later
+  // resolution with this.
+  Json resolved = Json::array();
+  for (const BuildComponent& c : components_) {
+    resolved.push_back(c.arn);
+  }
+  (void)env_.catalog->update_image(arn_, [&](Json& stored) {
+    stored["kiln"]["resolvedComponents"] = resolved;
+    stored["kiln"]["parentImage"] =
+        Json{{"ref", parent_->str()}, {"digest", parent_->manifest.digest.str()}};
+  });
   return std::nullopt;
 }
 
@@ -473,8 +487,11 @@ Result<BuildOutcome> Build::run() {
     return make_error(
         ErrorCode::kIo, "creating the log folder {}: {}", log_folder_.string(), ec.message());
   }
+  // Who builds it: a daemon restarted later leaves a build whose process still runs alone.
+  Json builder{{"pid", ::getpid()}, {"startTime", os::process_start_time(::getpid()).value_or(0)}};
   KILN_TRY(env_.catalog->update_image(arn_, [&](Json& image) {
-    image["kiln"] = Json{{"logLocation", log_folder_.string()}, {"instances", Json::array()}};
+    image["kiln"] = Json{
+        {"logLocation", log_folder_.string()}, {"instances", Json::array()}, {"builder", builder}};
   }));
   KILN_TRY(set_status(ImageStatus::kBuilding));
 
@@ -584,6 +601,23 @@ class CancelWatcher {
 };
 
 }  // namespace
+
+uint32_t first_free_build(const store::ImageStore& store,
+                          const std::string& name,
+                          const std::string& version) {
+  uint32_t next = 1;
+  // A store name and an ARN name are the same image when their ARN forms match ("Web" and
+  // "web").
+  if (Result<std::vector<store::ImageVersion>> list = store.list()) {
+    for (const store::ImageVersion& image : *list) {
+      if (catalog::arn_name(image.name) == catalog::arn_name(name) &&
+          image.version.str() == version) {
+        next = std::max(next, image.build + 1);
+      }
+    }
+  }
+  return next;
+}
 
 Result<BuildOutcome> run_build(BuildEnvironment& env,
                                const std::string& image_arn,

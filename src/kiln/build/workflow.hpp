@@ -93,6 +93,12 @@ Result<BuildOutcome> run_build(BuildEnvironment& env,
                                std::atomic<bool>* cancel,
                                const EventSink& events);
 
+// The lowest build number above every build of name/version in `store`: what
+// Catalog::create_image takes as min_build, so an image's build number is free in the store too.
+uint32_t first_free_build(const store::ImageStore& store,
+                          const std::string& name,
+                          const std::string& version);
+
 // The failure reason of a kiln-toe run from its detailedoutput.json: "Component <arn> failed in
 // phase <phase>, step <step>: <the step's failure message>". `components` maps the document
 // paths the run saw to component ARNs. Empty when the output names no failed step.

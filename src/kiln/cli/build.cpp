@@ -110,20 +110,6 @@ Status register_local_components(state::Catalog& catalog, Json& recipe, const fs
   return ok_status();
 }
 
-// The next build number the store does not have for the recipe's name and version.
-uint32_t store_min_build(image::Images& images, const Json& recipe) {
-  uint32_t next = 1;
-  Result<std::vector<store::ImageVersion>> list = images.store().list(recipe.value("name", ""));
-  if (list) {
-    for (const store::ImageVersion& image : *list) {
-      if (image.version.str() == recipe.value("version", "")) {
-        next = std::max(next, image.build + 1);
-      }
-    }
-  }
-  return next;
-}
-
 // --- Progress ---------------------------------------------------------------------------------
 
 std::string short_component(const std::string& arn) {
@@ -362,8 +348,10 @@ Verb add_build(CLI::App& app) {
             request["imageTestsConfiguration"] = Json{{"imageTestsEnabled", false}};
           }
           Json stored = KILN_TRY(catalog.get_image_recipe(made.arn));
-          state::Created image =
-              KILN_TRY(catalog.create_image(request, store_min_build(**images, stored)));
+          state::Created image = KILN_TRY(catalog.create_image(
+              request,
+              build::first_free_build(
+                  (*images)->store(), stored.value("name", ""), stored.value("version", ""))));
           return image.arn;
         };
         Result<std::string> arn = prepare();

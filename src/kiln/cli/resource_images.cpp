@@ -2,6 +2,7 @@
 // cancel-image-creation | delete-image: AWS's image calls over the catalog (reference 3.8).
 
 #include "kiln/base/strings.hpp"
+#include "kiln/build/workflow.hpp"
 #include "kiln/catalog/arn.hpp"
 #include "kiln/cli/build_runner.hpp"
 #include "kiln/cli/resource_common.hpp"
@@ -53,19 +54,8 @@ uint32_t first_free_build(Context& context, state::Catalog& catalog, const Json&
   if (!recipe || !images) {
     return 1;  // the catalog says what is wrong with the recipe
   }
-  std::string name = recipe->value("name", "");
-  std::string version = recipe->value("version", "");
-  auto stored = (*images)->store().list();
-  uint32_t build = 1;
-  if (stored) {
-    for (const store::ImageVersion& v : *stored) {
-      if ((v.name == name || catalog::arn_name(v.name) == catalog::arn_name(name)) &&
-          v.version.str() == version) {
-        build = std::max(build, v.build + 1);
-      }
-    }
-  }
-  return build;
+  return build::first_free_build(
+      (*images)->store(), recipe->value("name", ""), recipe->value("version", ""));
 }
 
 Verb add_create_image(CLI::App& app) {

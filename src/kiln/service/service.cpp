@@ -1,0 +1,359 @@
+// The build queue, its workers, recovery at start and graceful shutdown. The scheduler is in
+// service_schedule.cpp, metrics in service_metrics.cpp.
+
+#include "kiln/service/service.hpp"
+
+#include <signal.h>
+
+#include "kiln/base/log.hpp"
+#include "kiln/build/stage.hpp"
+#include "kiln/os/namespace.hpp"
+#include "kiln/service/service_impl.hpp"
+
+namespace kiln::service {
+
+using state::ImageStatus;
+
+std::vector<ImageStatus> running_statuses() {
+  return {ImageStatus::kPending,
+          ImageStatus::kCreating,
+          ImageStatus::kBuilding,
+          ImageStatus::kTesting,
+          ImageStatus::kDistributing,
+          ImageStatus::kIntegrating};
+}
+
+namespace {
+
+// Whether the process that built an image (kiln.builder) still runs: a `kiln build` of the same
+// root, not ours to reap.
+bool builder_alive(const Json& image) {
+  Json builder = image.value("kiln", Json::object()).value("builder", Json::object());
+  auto pid = builder.value("pid", 0);
+  unsigned long long start = builder.value("startTime", 0ULL);
+  if (pid <= 0 || pid == ::getpid()) {
+    return false;
+  }
+  std::optional<unsigned long long> now = os::process_start_time(pid);
+  return now && *now == start;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<state::Catalog>> Service::Impl::open_catalog() const {
+  return state::Catalog::open(options.root / "state.db", options.account, clock);
+}
+
+Status Service::Impl::recover() {
+  std::vector<Json> left = KILN_TRY(catalog->images_with_status(running_statuses()));
+  instance::Instances instances(options.root, options.helpers);
+  for (const Json& image : left) {
+    std::string arn = image.value("arn", "");
+    std::string status = image.value("state", Json::object()).value("status", "");
+    if (builder_alive(image)) {
+      continue;  // a kiln build in another process
+    }
+    if (status == "PENDING" && !image.contains("kiln")) {
+      // Queued but never started: nothing of it ran, so it is built now.
+      recovery.requeued.push_back(arn);
+      queue.push_back(arn);
+      continue;
+    }
+    for (const Json& entry :
+         image.value("kiln", Json::object()).value("instances", Json::array())) {
+      std::string id = entry.value("instanceId", "");
+      if (id.empty()) {
+        continue;
+      }
+      if (Status done = instances.terminate(id);
+          done || done.error().code == ErrorCode::kNotFound) {
+        recovery.reaped_instances.push_back(id);
+      } else {
+        KILN_LOG(kWarning, "recovery: terminating instance {}: {}", id, done.error().message);
+      }
+    }
+    // A snapshot made before the interruption is not an image anyone was given.
+    if (Result<catalog::ImageBuilderArn> parsed = catalog::ImageBuilderArn::parse(arn);
+        parsed && parsed->version && parsed->build) {
+      catalog::ImageReference ref;
+      ref.name = image.value("name", parsed->name);
+      ref.version = *parsed->version;
+      ref.build = parsed->build;
+      (void)images->store().remove_image(ref);
+    }
+    std::string reason = fmt::format(
+        "the build was interrupted: the kiln daemon stopped while the image was {}; its "
+        "instances were terminated",
+        status);
+    if (Result<Json> failed = catalog->set_image_status(arn, ImageStatus::kFailed, reason)) {
+      recovery.failed.push_back(arn);
+      after_build(*catalog, *failed);
+    }
+  }
+  return ok_status();
+}
+
+void Service::Impl::enqueue(const std::string& arn) {
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    queue.push_back(arn);
+  }
+  work.notify_one();
+}
+
+void Service::Impl::worker_loop() {
+  Result<std::unique_ptr<state::Catalog>> own_catalog = open_catalog();
+  Result<std::unique_ptr<image::Images>> own_images = image::Images::open(options.root);
+  if (!own_catalog || !own_images) {
+    KILN_LOG(kError,
+             "build worker cannot start: {}",
+             !own_catalog ? own_catalog.error().message : own_images.error().message);
+    return;
+  }
+  while (true) {
+    std::string arn;
+    auto cancel = std::make_shared<std::atomic<bool>>(false);
+    {
+      std::unique_lock<std::mutex> lock(mutex);
+      work.wait(lock, [this] { return stopping || stopping_queue || !queue.empty(); });
+      if (stopping || stopping_queue) {
+        return;  // what is queued stays PENDING for the next start
+      }
+      arn = queue.front();
+      queue.pop_front();
+      running[arn] = cancel;
+    }
+    run_one(**own_catalog, **own_images, arn, cancel.get());
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      running.erase(arn);
+    }
+    idle_changed.notify_all();
+  }
+}
+
+void Service::Impl::run_one(state::Catalog& own,
+                            image::Images& own_images,
+                            const std::string& arn,
+                            std::atomic<bool>* cancel) {
+  Result<Json> image = own.get_image(arn);
+  if (!image || image->value("state", Json::object()).value("status", "") != "PENDING") {
+    return;  // cancelled or deleted while queued
+  }
+  build::BuildEnvironment env;
+  env.root = options.root;
+  env.images = &own_images;
+  env.helpers = options.helpers;
+  env.catalog = &own;
+  env.toe = options.toe;
+  env.share_dir = options.share_dir;
+  std::string topic =
+      image->value("infrastructureConfiguration", Json::object()).value("snsTopicArn", "");
+  auto events = [&](const build::Event& e) {
+    if (e.kind == build::Event::Kind::kStatus && options.notify_every_status && !topic.empty() &&
+        e.status != "AVAILABLE" && e.status != "FAILED") {
+      if (Result<Json> now = own.get_image(arn)) {
+        notifier->publish(topic, notify::image_message(*now));
+      }
+    }
+  };
+  {
+    std::lock_guard<std::mutex> lock(metrics_mutex);
+    builds_started++;
+  }
+  Result<build::BuildOutcome> outcome = build::run_build(env, arn, cancel, events);
+  if (!outcome) {
+    KILN_LOG(kError, "build {}: {}", arn, outcome.error().message);
+    (void)own.set_image_status(arn, ImageStatus::kFailed, outcome.error().message);
+    if (Result<Json> failed = own.get_image(arn)) {
+      after_build(own, *failed);
+    }
+    return;
+  }
+  after_build(own, outcome->image);
+}
+
+// What follows the end of a build: metrics, the pipeline's record, notifications, log upload.
+void Service::Impl::after_build(state::Catalog& own, const Json& image) {
+  std::string arn = image.value("arn", "");
+  std::string status = image.value("state", Json::object()).value("status", "");
+  {
+    std::lock_guard<std::mutex> lock(metrics_mutex);
+    finished[status]++;
+    for (const Json& stage : image.value("kiln", Json::object()).value("stages", Json::array())) {
+      auto& [sum, count] = stage_seconds[stage.value("name", "")];
+      sum += stage.value("seconds", 0.0);
+      count++;
+    }
+  }
+  std::string pipeline = image.value("sourcePipelineArn", "");
+  if (!pipeline.empty()) {
+    std::optional<ImageStatus> parsed = state::parse_image_status(status);
+    if (parsed) {
+      Result<Json> recorded = own.record_pipeline_result(
+          pipeline, *parsed, image.value("buildType", "") == "SCHEDULED");
+      if (!recorded) {
+        KILN_LOG(kWarning, "pipeline {}: {}", pipeline, recorded.error().message);
+      }
+    }
+  }
+  const Json infra = image.value("infrastructureConfiguration", Json::object());
+  std::string topic = infra.value("snsTopicArn", "");
+  if (!topic.empty() && (status == "AVAILABLE" || status == "FAILED")) {
+    notifier->publish(topic, notify::image_message(image));
+  }
+  const Json s3 = infra.value("logging", Json::object()).value("s3Logs", Json::object());
+  std::string bucket = s3.value("s3BucketName", "");
+  std::string folder = image.value("kiln", Json::object()).value("logLocation", "");
+  if (!bucket.empty() && !folder.empty()) {
+    notify::S3Location location = options.s3;
+    location.bucket = bucket;
+    location.prefix = s3.value("s3KeyPrefix", "");
+    Result<catalog::ImageBuilderArn> parsed = catalog::ImageBuilderArn::parse(arn);
+    std::string key =
+        parsed && parsed->version && parsed->build
+            ? fmt::format("{}/{}/{}", parsed->name, parsed->version->str(), *parsed->build)
+            : arn;
+    Result<notify::UploadReport> uploaded =
+        notify::upload_folder(folder, location, key, options.delivery);
+    Json record;
+    if (!uploaded) {
+      record = Json{{"status", "failed"}, {"error", uploaded.error().message}};
+    } else {
+      record = Json{{"status", uploaded->failed.empty() ? "uploaded" : "incomplete"},
+                    {"location", fmt::format("s3://{}/{}{}", bucket, location.prefix, key)},
+                    {"files", uploaded->files},
+                    {"failedKeys", uploaded->failed}};
+    }
+    if (record.value("status", "") != "uploaded") {
+      KILN_LOG(kWarning, "logs of {} not all uploaded: {}", arn, record.dump());
+    }
+    (void)own.update_image(arn, [&](Json& stored) { stored["kiln"]["logUpload"] = record; });
+  }
+}
+
+// --- Service -------------------------------------------------------------------------------
+
+Service::Service(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Service::~Service() {
+  shutdown();
+}
+
+Result<std::unique_ptr<Service>> Service::start(ServiceOptions options, const Clock& clock) {
+  auto impl = std::make_unique<Impl>(std::move(options), clock);
+  impl->catalog = KILN_TRY(impl->open_catalog());
+  impl->images = KILN_TRY(image::Images::open(impl->options.root));
+  impl->notifier = std::make_unique<notify::Notifier>(impl->options.topics, impl->options.delivery);
+  KILN_TRY_CTX(impl->recover(), "recovering the builds of a previous daemon");
+  int workers = std::max(1, impl->options.max_concurrent_builds);
+  for (int i = 0; i < workers; ++i) {
+    impl->workers.emplace_back([raw = impl.get()] { raw->worker_loop(); });
+  }
+  impl->scheduler = std::thread([raw = impl.get()] { raw->scheduler_loop(); });
+  return std::unique_ptr<Service>(new Service(std::move(impl)));
+}
+
+const RecoveryReport& Service::recovery() const {
+  return impl_->recovery;
+}
+
+Result<std::unique_ptr<state::Catalog>> Service::open_catalog() const {
+  return impl_->open_catalog();
+}
+
+Result<std::string> Service::create_image(const Json& request) {
+  std::string arn;
+  {
+    std::lock_guard<std::mutex> lock(impl_->catalog_mutex);
+    if (!impl_->accepting()) {
+      return make_error(ErrorCode::kUnavailable, "kiln is shutting down: no new builds");
+    }
+    std::string recipe_arn = request.value("imageRecipeArn", "");
+    uint32_t min_build = 1;
+    if (Result<Json> recipe = impl_->catalog->get_image_recipe(recipe_arn)) {
+      min_build = build::first_free_build(
+          impl_->images->store(), recipe->value("name", ""), recipe->value("version", ""));
+    }
+    state::Created created = KILN_TRY(impl_->catalog->create_image(request, min_build));
+    arn = created.arn;
+  }
+  impl_->enqueue(arn);
+  return arn;
+}
+
+Result<std::string> Service::start_pipeline_execution(const std::string& pipeline_arn) {
+  std::lock_guard<std::mutex> lock(impl_->catalog_mutex);
+  return impl_->start_pipeline(pipeline_arn, false);
+}
+
+Status Service::cancel_image(const std::string& image_arn) {
+  std::lock_guard<std::mutex> lock(impl_->catalog_mutex);
+  Json image = KILN_TRY(impl_->catalog->get_image(image_arn));
+  std::string status = image.value("state", Json::object()).value("status", "");
+  std::optional<ImageStatus> parsed = state::parse_image_status(status);
+  if (parsed && state::is_terminal(*parsed)) {
+    return make_error(ErrorCode::kConflict,
+                      "the image {} is {}: only an image still being built can be cancelled",
+                      image_arn,
+                      status);
+  }
+  KILN_TRY(impl_->catalog->set_image_status(
+      image_arn, ImageStatus::kCancelled, "Cancelled by CancelImageCreation"));
+  std::lock_guard<std::mutex> queue_lock(impl_->mutex);
+  if (auto it = impl_->running.find(image_arn); it != impl_->running.end()) {
+    it->second->store(true);
+  }
+  std::erase(impl_->queue, image_arn);
+  return ok_status();
+}
+
+void Service::pipelines_changed() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    impl_->pipelines_dirty = true;
+  }
+  impl_->scheduler_wake.notify_all();
+}
+
+void Service::shutdown() {
+  Impl& d = *impl_;
+  {
+    std::lock_guard<std::mutex> lock(d.mutex);
+    if (d.shut_down) {
+      return;
+    }
+    d.shut_down = true;
+    d.accepting_builds = false;
+  }
+  d.scheduler_wake.notify_all();
+  if (d.scheduler.joinable()) {
+    d.scheduler.join();
+  }
+  // Running builds get the grace period; queued ones stay PENDING for the next start.
+  {
+    std::unique_lock<std::mutex> lock(d.mutex);
+    d.stopping_queue = true;
+    d.work.notify_all();
+    d.idle_changed.wait_for(lock, d.options.shutdown_grace, [&d] { return d.running.empty(); });
+    for (auto& [arn, flag] : d.running) {
+      KILN_LOG(kWarning, "shutdown: cancelling the build of {}", arn);
+      flag->store(true);
+    }
+    d.stopping = true;
+  }
+  d.work.notify_all();
+  for (std::thread& t : d.workers) {
+    if (t.joinable()) {
+      t.join();
+    }
+  }
+  d.notifier.reset();  // delivers what is queued, within its drain time
+}
+
+bool Service::idle() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->queue.empty() && impl_->running.empty();
+}
+
+}  // namespace kiln::service

@@ -1,0 +1,83 @@
+#pragma once
+
+// kiln as a service (`kiln serve`): a queue of image builds worked by a fixed number of threads,
+// each build the same workflow as `kiln build`; the pipeline scheduler; notifications and S3 log
+// uploads when builds end; recovery of builds a previous daemon left; graceful shutdown.
+// The API server (api/server.hpp) calls it through api::Backend (docs/service.md).
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kiln/api/backend.hpp"
+#include "kiln/build/workflow.hpp"
+#include "kiln/notify/notify.hpp"
+#include "kiln/state/catalog.hpp"
+
+namespace kiln::service {
+
+using Json = nlohmann::ordered_json;
+
+struct ServiceOptions {
+  std::filesystem::path root;
+  instance::Helpers helpers;
+  build::ToeBundle toe;
+  std::filesystem::path share_dir;
+  state::Account account;
+  int max_concurrent_builds = 2;
+  // SIGTERM: running builds get this long to finish, then are cancelled.
+  std::chrono::seconds shutdown_grace{60};
+  std::vector<notify::Topic> topics;
+  bool notify_every_status = false;  // also publish BUILDING, TESTING, ... (not only the end)
+  // Where s3:// log locations are written (endpoint and credentials; the bucket and prefix come
+  // from the infrastructure configuration).
+  notify::S3Location s3;
+  notify::DeliveryOptions delivery;
+  std::chrono::milliseconds scheduler_tick{1000};
+};
+
+struct RecoveryReport {
+  std::vector<std::string> failed;    // builds interrupted mid-way, now FAILED
+  std::vector<std::string> requeued;  // PENDING images queued again (nothing of them had run)
+  std::vector<std::string> reaped_instances;
+};
+
+class Service : public api::Backend {
+ public:
+  // Opens the catalog, recovers what a previous daemon left (report in recovery()), and starts
+  // the build threads and the scheduler.
+  static Result<std::unique_ptr<Service>> start(ServiceOptions options, const Clock& clock);
+  ~Service() override;
+
+  const RecoveryReport& recovery() const;
+
+  // api::Backend
+  Result<std::string> create_image(const Json& request) override;
+  Result<std::string> start_pipeline_execution(const std::string& pipeline_arn) override;
+  Status cancel_image(const std::string& image_arn) override;
+  void pipelines_changed() override;
+  std::string metrics() override;
+
+  // Opens a catalog of the service's database (one per thread).
+  Result<std::unique_ptr<state::Catalog>> open_catalog() const;
+
+  // No new builds; waits up to shutdown_grace for running ones, then cancels them; queued
+  // images stay PENDING for the next start. Idempotent.
+  void shutdown();
+  // True once nothing is queued or running (for tests).
+  bool idle() const;
+
+ private:
+  struct Impl;
+  explicit Service(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The non-terminal statuses a build passes through.
+std::vector<state::ImageStatus> running_statuses();
+
+}  // namespace kiln::service
