@@ -24,10 +24,12 @@ struct ServerOptions {
   int port = 8088;                 // 0: any free port (port() says which)
   // Access key id -> secret access key.
   std::map<std::string, std::string> credentials;
-  std::string region = "local";    // the region requests must be signed for ("" = any)
+  std::string region = "local";           // the region requests must be signed for ("" = any)
   std::filesystem::path tls_certificate;  // both set: HTTPS
   std::filesystem::path tls_private_key;
   size_t max_body_bytes = 1 << 20;
+  // GET /metrics without a signature (for Prometheus, which cannot sign); signed otherwise.
+  bool public_metrics = false;
 };
 
 // Access keys from $KILN_ACCESS_KEY_ID/$KILN_SECRET_ACCESS_KEY and a credentials file in the AWS

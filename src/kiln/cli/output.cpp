@@ -5,6 +5,7 @@
 
 #include "kiln/base/strings.hpp"
 #include "kiln/base/time.hpp"
+#include "kiln/catalog/aws_error.hpp"
 #include "kiln/cli/context.hpp"
 #include "kiln/state/catalog.hpp"
 
@@ -229,22 +230,7 @@ void print_response(const Json& response, OutputFormat format, const std::string
 }
 
 std::string_view aws_exception_name(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::kNotFound:
-      return "ResourceNotFoundException";
-    case ErrorCode::kInvalidArgument:
-      return "InvalidParameterValueException";
-    case ErrorCode::kAlreadyExists:
-      return "ResourceAlreadyExistsException";
-    case ErrorCode::kConflict:
-      return "ResourceInUseException";
-    case ErrorCode::kUnavailable:
-      return "ServiceUnavailableException";
-    case ErrorCode::kPermissionDenied:
-      return "ForbiddenException";
-    default:
-      return "";
-  }
+  return catalog::aws_exception_name(code);
 }
 
 int report_resource_error(const Error& error) {
