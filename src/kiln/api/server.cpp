@@ -273,6 +273,12 @@ Status Server::bind() {
   }
   httplib::Server& http = *impl_->http;
   http.set_payload_max_length(options.max_body_bytes);
+  // cpp-httplib's default also sets SO_REUSEPORT, which lets a second server bind the same port
+  // and share its connections: only SO_REUSEADDR here, so a taken port is an error.
+  http.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   Impl* impl = impl_.get();
   auto handler = [impl](const httplib::Request& req, httplib::Response& res) {
     impl->handle(req, res);
