@@ -90,6 +90,7 @@ int main(int argc, char** argv) {
     verbs.push_back(add(*store));
   }
   verbs.push_back(add_build(app));
+  verbs.push_back(add_serve(app));
   CLI::App* component =
       app.add_subcommand("component", "Components: run one on a throwaway instance");
   component->require_subcommand(1);

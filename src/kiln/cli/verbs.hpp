@@ -42,6 +42,8 @@ Verb add_instance_list(CLI::App& group);
 std::vector<Verb> add_resource_verbs(CLI::App& app);
 // `kiln build RECIPE` (build.cpp) and `kiln component run DOC` (component_run.cpp).
 Verb add_build(CLI::App& app);
+// `kiln serve`: the daemon (serve.cpp).
+Verb add_serve(CLI::App& app);
 Verb add_component_run(CLI::App& group);
 
 // The whole command line: returns the exit code.

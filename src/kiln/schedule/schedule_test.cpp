@@ -19,11 +19,9 @@ using std::chrono::minutes;
 
 // "2026-05-10T10:00:30Z" -> a time point.
 SystemTime utc(const std::string& text) {
-  std::istringstream in(text);
-  date::sys_seconds time;
-  in >> date::parse("%Y-%m-%dT%H:%M:%SZ", time);
-  EXPECT_FALSE(in.fail()) << text;
-  return SystemTime(time.time_since_epoch());
+  std::optional<SystemTime> time = parse_rfc3339_utc(text);
+  EXPECT_TRUE(time.has_value()) << text;
+  return time.value_or(SystemTime{});
 }
 
 std::string show(std::optional<SystemTime> time) {

@@ -1,0 +1,209 @@
+// kiln serve: the daemon. The Image Builder API on --listen (loopback by default, every request
+// SigV4-signed), the build queue, pipeline schedules, notifications and S3 logs (docs/service.md).
+// SIGTERM or SIGINT: no new builds, running ones get --shutdown-grace to finish.
+
+#include <signal.h>
+
+#include <cstdio>
+#include <thread>
+
+#include "kiln/api/server.hpp"
+#include "kiln/base/file.hpp"
+#include "kiln/build/workflow.hpp"
+#include "kiln/cli/verbs.hpp"
+#include "kiln/service/service.hpp"
+
+#ifndef KILN_BUILD_TOE_BUNDLE
+#define KILN_BUILD_TOE_BUNDLE ""
+#endif
+#ifndef KILN_SOURCE_SHARE_DIR
+#define KILN_SOURCE_SHARE_DIR ""
+#endif
+
+namespace kiln::cli {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+struct ServeArgs {
+  std::string listen = "127.0.0.1:8088";
+  std::string credentials;
+  std::string tls_certificate;
+  std::string tls_private_key;
+  int max_builds = 2;
+  int shutdown_grace = 60;
+  std::string notifications;
+  bool notify_every_status = false;
+  std::string s3_endpoint;
+  std::string s3_region = "us-east-1";
+};
+
+Result<std::pair<std::string, int>> parse_listen(const std::string& text) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return make_error(ErrorCode::kInvalidArgument, "--listen {}: expected ADDRESS:PORT", text);
+  }
+  std::string host = text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  int port = -1;
+  try {
+    port = std::stoi(text.substr(colon + 1));
+  } catch (const std::exception&) {
+    port = -1;
+  }
+  if (port < 0 || port > 65535) {
+    return make_error(ErrorCode::kInvalidArgument, "--listen {}: bad port", text);
+  }
+  return std::make_pair(host, port);
+}
+
+std::string env_or(const char* name, const std::string& fallback = {}) {
+  const char* value = std::getenv(name);
+  return value != nullptr ? std::string(value) : fallback;
+}
+
+int serve(Context& context, const ServeArgs& args) {
+  Result<std::pair<std::string, int>> address = parse_listen(args.listen);
+  if (!address) {
+    return report(address.error());
+  }
+  Result<state::Account> account = state::Account::from_environment();
+  if (!account) {
+    return report(account.error());
+  }
+  Result<build::ToeBundle> toe = build::find_toe_bundle(KILN_BUILD_TOE_BUNDLE);
+  if (!toe) {
+    return report(toe.error());
+  }
+  api::ServerOptions server_options;
+  server_options.host = address->first;
+  server_options.port = address->second;
+  server_options.region = account->region;
+  server_options.tls_certificate = args.tls_certificate;
+  server_options.tls_private_key = args.tls_private_key;
+  Result<std::map<std::string, std::string>> credentials = api::load_credentials(args.credentials);
+  if (!credentials) {
+    return report(credentials.error());
+  }
+  if (credentials->empty()) {
+    return report(make_error(ErrorCode::kInvalidArgument,
+                             "no access keys: set KILN_ACCESS_KEY_ID and KILN_SECRET_ACCESS_KEY "
+                             "or give --credentials FILE (every request must be signed)"));
+  }
+  server_options.credentials = *credentials;
+
+  service::ServiceOptions options;
+  options.root = context.root;
+  options.helpers = context.helpers;
+  options.toe = *toe;
+  options.share_dir = build::find_share_dir(KILN_SOURCE_SHARE_DIR);
+  options.account = *account;
+  options.max_concurrent_builds = args.max_builds;
+  options.shutdown_grace = std::chrono::seconds(args.shutdown_grace);
+  options.notify_every_status = args.notify_every_status;
+  if (!args.notifications.empty()) {
+    Result<std::string> text = read_file(args.notifications);
+    if (!text) {
+      return report(text.error());
+    }
+    Json config = Json::parse(*text, nullptr, false);
+    Result<std::vector<notify::Topic>> topics = notify::topics_from_json(config);
+    if (config.is_discarded() || !topics) {
+      return report(
+          config.is_discarded()
+              ? make_error(ErrorCode::kInvalidArgument, "{}: not JSON", args.notifications)
+              : topics.error().with_context(args.notifications));
+    }
+    options.topics = *topics;
+  }
+  options.s3.endpoint = args.s3_endpoint;
+  options.s3.region = args.s3_region;
+  options.s3.access_key_id = env_or("AWS_ACCESS_KEY_ID");
+  options.s3.secret_access_key = env_or("AWS_SECRET_ACCESS_KEY");
+
+  // Signals are taken by one thread with sigwait; every other thread has them blocked.
+  sigset_t signals;
+  ::sigemptyset(&signals);
+  ::sigaddset(&signals, SIGTERM);
+  ::sigaddset(&signals, SIGINT);
+  ::pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  SystemClock clock;
+  Result<std::unique_ptr<service::Service>> started =
+      service::Service::start(std::move(options), clock);
+  if (!started) {
+    return report(started.error());
+  }
+  service::Service& svc = **started;
+  const service::RecoveryReport& recovered = svc.recovery();
+  for (const std::string& arn : recovered.failed) {
+    std::fprintf(
+        stderr, "kiln serve: %s was interrupted by a previous stop: FAILED\n", arn.c_str());
+  }
+  for (const std::string& arn : recovered.requeued) {
+    std::fprintf(stderr, "kiln serve: %s queued again\n", arn.c_str());
+  }
+  api::Server server(
+      server_options, [&svc] { return svc.open_catalog(); }, svc, clock);
+  if (Status bound = server.bind(); !bound) {
+    svc.shutdown();
+    return report(bound.error());
+  }
+  std::fprintf(stderr,
+               "kiln serve: listening on %s://%s:%d (region %s, account %s, %d builds at once)\n",
+               args.tls_certificate.empty() ? "http" : "https",
+               address->first.c_str(),
+               server.port(),
+               account->region.c_str(),
+               account->account_id.c_str(),
+               args.max_builds);
+  std::fflush(stderr);
+
+  std::thread waiter([&] {
+    int signal = 0;
+    ::sigwait(&signals, &signal);
+    std::fprintf(stderr, "kiln serve: signal %d: stopping\n", signal);
+    server.stop();
+  });
+  Status served = server.serve();
+  // The server stopped (a signal, or it failed): finish the builds within the grace period.
+  if (!served) {
+    ::kill(::getpid(), SIGTERM);  // wakes the waiter
+  }
+  waiter.join();
+  svc.shutdown();
+  std::fprintf(stderr, "kiln serve: stopped\n");
+  return served ? 0 : report(served.error());
+}
+
+}  // namespace
+
+Verb add_serve(CLI::App& app) {
+  auto args = std::make_shared<ServeArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "serve", "Run the daemon: the Image Builder API, build queue, schedules, notifications");
+  cmd->add_option("--listen", args->listen, "ADDRESS:PORT to listen on (default 127.0.0.1:8088)");
+  cmd->add_option("--credentials",
+                  args->credentials,
+                  "Access keys in the AWS credentials file format (besides KILN_ACCESS_KEY_ID "
+                  "and KILN_SECRET_ACCESS_KEY)");
+  cmd->add_option("--tls-certificate", args->tls_certificate, "PEM certificate: serve HTTPS");
+  cmd->add_option("--tls-private-key", args->tls_private_key, "PEM private key of the certificate");
+  cmd->add_option("--max-builds", args->max_builds, "Builds that may run at once (default 2)")
+      ->check(CLI::Range(1, 64));
+  cmd->add_option("--shutdown-grace",
+                  args->shutdown_grace,
+                  "Seconds running builds get to finish on SIGTERM (default 60)")
+      ->check(CLI::Range(0, 86400));
+  cmd->add_option("--notifications", args->notifications, "Topics and their subscriptions (JSON)");
+  cmd->add_flag("--notify-every-status",
+                args->notify_every_status,
+                "Notify on every status change, not only AVAILABLE and FAILED");
+  cmd->add_option("--s3-endpoint", args->s3_endpoint, "S3-compatible endpoint for s3:// logs");
+  cmd->add_option("--s3-region", args->s3_region, "Region to sign S3 requests for");
+  return {cmd, [args](Context& context) { return serve(context, *args); }};
+}
+
+}  // namespace kiln::cli
