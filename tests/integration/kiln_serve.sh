@@ -157,6 +157,13 @@ test_awscli_end_to_end() {
   assert_contains "$OUT" "served-recipe" "list-images"
   ib_ok list-image-pipeline-images --image-pipeline-arn "$pipeline"
   assert_contains "$OUT" "$image" "list-image-pipeline-images"
+  # The daemon's metrics, signed like every request.
+  curl -sf --aws-sigv4 "aws:amz:local:imagebuilder" --user "$KEY_ID:$SECRET" \
+    "http://127.0.0.1:$PORT/metrics" >"$T/metrics" || fail "GET /metrics failed"
+  assert_contains "$T/metrics" 'kiln_images{status="AVAILABLE"} 1' "the metrics"
+  assert_contains "$T/metrics" 'kiln_builds_finished_total{status="AVAILABLE"} 1' "the metrics"
+  assert_contains "$T/metrics" 'kiln_stage_duration_seconds_count{stage="build"} 1' "the metrics"
+  assert_contains "$T/metrics" 'kiln_build_queue_length 0' "the metrics"
   # AWS's error for a bad request: nothing is created.
   ib create-image-recipe --name bad-recipe --semantic-version 1.x.2 --parent-image busybox \
     --components "componentArn=$COMPONENT"

@@ -36,6 +36,7 @@ struct ServeArgs {
   bool notify_every_status = false;
   std::string s3_endpoint;
   std::string s3_region = "us-east-1";
+  bool public_metrics = false;
 };
 
 Result<std::pair<std::string, int>> parse_listen(const std::string& text) {
@@ -83,6 +84,7 @@ int serve(Context& context, const ServeArgs& args) {
   server_options.region = account->region;
   server_options.tls_certificate = args.tls_certificate;
   server_options.tls_private_key = args.tls_private_key;
+  server_options.public_metrics = args.public_metrics;
   Result<std::map<std::string, std::string>> credentials = api::load_credentials(args.credentials);
   if (!credentials) {
     return report(credentials.error());
@@ -93,6 +95,11 @@ int serve(Context& context, const ServeArgs& args) {
                              "or give --credentials FILE (every request must be signed)"));
   }
   server_options.credentials = *credentials;
+
+  // The managed components, synced into the catalog as every kiln command opening it does.
+  if (Result<state::Catalog*> catalog = context.catalog(); !catalog) {
+    return report(catalog.error());
+  }
 
   service::ServiceOptions options;
   options.root = context.root;
@@ -203,6 +210,9 @@ Verb add_serve(CLI::App& app) {
                 "Notify on every status change, not only AVAILABLE and FAILED");
   cmd->add_option("--s3-endpoint", args->s3_endpoint, "S3-compatible endpoint for s3:// logs");
   cmd->add_option("--s3-region", args->s3_region, "Region to sign S3 requests for");
+  cmd->add_flag("--public-metrics",
+                args->public_metrics,
+                "Serve GET /metrics without a signature (for a Prometheus that cannot sign)");
   return {cmd, [args](Context& context) { return serve(context, *args); }};
 }
 
