@@ -371,6 +371,32 @@ ParsedRequest parse_request(const Operation& op,
   return parsed;
 }
 
+HttpForm http_form(const Operation& op, const Json& request) {
+  HttpForm form{std::string(op.method), std::string(op.path), ""};
+  Json body = Json::object();
+  char separator = '?';
+  for (const auto& [name, value] : request.items()) {
+    if (std::find(op.query_members.begin(), op.query_members.end(), name) ==
+        op.query_members.end()) {
+      body[name] = value;
+    }
+  }
+  for (std::string_view name : op.query_members) {
+    auto it = request.find(std::string(name));
+    if (it == request.end() || it->is_null()) {
+      continue;
+    }
+    std::string value = it->is_string() ? it->get<std::string>() : it->dump();
+    form.target += fmt::format(
+        "{}{}={}", separator, sigv4::uri_encode(name, false), sigv4::uri_encode(value, false));
+    separator = '&';
+  }
+  if (op.method == "PUT" || op.method == "POST") {
+    form.body = body.dump();
+  }
+  return form;
+}
+
 std::string make_page_token(const Operation& op, const Json& request, size_t offset) {
   return base64_encode(fmt::format("{}.{}", offset, page_check(op, request, offset)));
 }

@@ -33,6 +33,17 @@ struct ParsedRequest {
 };
 ParsedRequest parse_request(const Operation& op, std::string_view raw_query, std::string_view body);
 
+// The inverse, for a client: `request`'s members as the HTTP request of `op`. The query-string
+// members (strings as they are, other values as JSON) go percent-encoded after the path in the
+// table's order ("/GetComponent?componentBuildVersionArn=arn%3Aaws%3A..."); the others are the
+// JSON body of a PUT or POST ("{}" when none), and a GET or DELETE has no body.
+struct HttpForm {
+  std::string method;
+  std::string target;  // path and query
+  std::string body;
+};
+HttpForm http_form(const Operation& op, const Json& request);
+
 // --- Pagination -------------------------------------------------------------------------------
 // nextToken is opaque: base64 of "<offset>.<check>", the check a digest of the operation, the
 // request's other members and the offset, so a token only works for the call that made it.

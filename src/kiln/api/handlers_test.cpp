@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "kiln/api/api_testing.hpp"
+#include "kiln/catalog/aws_error.hpp"
 #include "kiln/state/state_testing.hpp"
 
 namespace kiln::api {
@@ -106,6 +107,62 @@ TEST(ParseRequestTest, QueryMembersAndBody) {
   EXPECT_FALSE(garbled.ok);
   EXPECT_EQ(garbled.error.type, "SerializationException");
   EXPECT_EQ(parse_request(list, "", "[1]").error.type, "SerializationException");
+}
+
+TEST(HttpFormTest, QueryMembersGoAfterThePathTheOthersInTheBody) {
+  const Operation& get = operation(OperationId::kGetComponent);
+  Json request = {
+      {"componentBuildVersionArn", "arn:aws:imagebuilder:local:0:component/a b/1.0.0/1"}};
+  HttpForm form = http_form(get, request);
+  EXPECT_EQ(form.method, "GET");
+  EXPECT_EQ(
+      form.target,
+      "/GetComponent?componentBuildVersionArn=arn%3Aaws%3Aimagebuilder%3Alocal%3A0%3Acomponent"
+      "%2Fa%20b%2F1.0.0%2F1");
+  EXPECT_EQ(form.body, "");
+  // The server reads back what the client wrote.
+  std::string query = form.target.substr(form.target.find('?') + 1);
+  EXPECT_EQ(parse_request(get, query, form.body).members, request);
+
+  const Operation& remove = operation(OperationId::kDeleteImage);
+  HttpForm deleted = http_form(remove, {{"imageBuildVersionArn", "x/1"}});
+  EXPECT_EQ(deleted.method, "DELETE");
+  EXPECT_EQ(deleted.target, "/DeleteImage?imageBuildVersionArn=x%2F1");
+
+  const Operation& create = operation(OperationId::kCreateComponent);
+  Json members = {{"name", "a"}, {"semanticVersion", "1.0.0"}, {"clientToken", "t"}};
+  HttpForm put = http_form(create, members);
+  EXPECT_EQ(put.method, "PUT");
+  EXPECT_EQ(put.target, "/CreateComponent");
+  EXPECT_EQ(Json::parse(put.body), members);
+  EXPECT_EQ(parse_request(create, "", put.body).members, members);
+
+  const Operation& list = operation(OperationId::kListImages);
+  EXPECT_EQ(http_form(list, Json::object()).body, "{}");
+  EXPECT_EQ(http_form(list, Json::object()).method, "POST");
+}
+
+TEST(ErrorsTest, ExceptionNamesBackToErrorCodes) {
+  EXPECT_EQ(catalog::error_code_of_exception("ResourceNotFoundException"), ErrorCode::kNotFound);
+  EXPECT_EQ(catalog::error_code_of_exception("InvalidParameterValueException"),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(catalog::error_code_of_exception("InvalidRequestException"),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(catalog::error_code_of_exception("ResourceAlreadyExistsException"),
+            ErrorCode::kAlreadyExists);
+  EXPECT_EQ(catalog::error_code_of_exception("ResourceDependencyException"), ErrorCode::kConflict);
+  EXPECT_EQ(catalog::error_code_of_exception("InvalidSignatureException"),
+            ErrorCode::kPermissionDenied);
+  EXPECT_EQ(catalog::error_code_of_exception("ServiceException"), ErrorCode::kInternal);
+  // Every name the catalog gives maps back to its code.
+  for (ErrorCode code : {ErrorCode::kNotFound,
+                         ErrorCode::kInvalidArgument,
+                         ErrorCode::kAlreadyExists,
+                         ErrorCode::kConflict,
+                         ErrorCode::kUnavailable,
+                         ErrorCode::kPermissionDenied}) {
+    EXPECT_EQ(catalog::error_code_of_exception(catalog::aws_exception_name(code)), code);
+  }
 }
 
 TEST_F(HandlersTest, ComponentLifecycle) {

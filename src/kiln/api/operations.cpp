@@ -406,4 +406,13 @@ const Operation& operation(OperationId id) {
   return operations().front();
 }
 
+const Operation* find_operation_named(std::string_view name) {
+  for (const Operation& op : operations()) {
+    if (op.name == name) {
+      return &op;
+    }
+  }
+  return nullptr;
+}
+
 }  // namespace kiln::api

@@ -73,6 +73,8 @@ const std::vector<Operation>& operations();
 // The operation of a method and path (exact, case-sensitive); nullptr when none.
 const Operation* find_operation(std::string_view method, std::string_view path);
 const Operation& operation(OperationId id);
+// The operation of a name ("CreateComponent"); nullptr when kiln does not serve it.
+const Operation* find_operation_named(std::string_view name);
 
 // The maximum of maxResults for every list call kiln serves (the model's 1-25); also the default.
 inline constexpr int kMaxResults = 25;

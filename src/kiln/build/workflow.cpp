@@ -619,6 +619,32 @@ uint32_t first_free_build(const store::ImageStore& store,
   return next;
 }
 
+uint32_t first_free_build_of_recipe(const store::ImageStore& store,
+                                    state::Catalog& catalog,
+                                    const std::string& recipe_arn) {
+  Result<Json> recipe = catalog.get_image_recipe(recipe_arn);
+  if (!recipe) {
+    return 1;
+  }
+  return first_free_build(store, recipe->value("name", ""), recipe->value("version", ""));
+}
+
+Status cancel_image(state::Catalog& catalog,
+                    const std::string& image_arn,
+                    const std::string& reason) {
+  Json image = KILN_TRY(catalog.get_image(image_arn));
+  std::string status = image.value("state", Json::object()).value("status", "");
+  std::optional<state::ImageStatus> parsed = state::parse_image_status(status);
+  if (parsed && state::is_terminal(*parsed)) {
+    return make_error(ErrorCode::kConflict,
+                      "the image {} is {}: only an image still being built can be cancelled",
+                      image_arn,
+                      status);
+  }
+  KILN_TRY(catalog.set_image_status(image_arn, state::ImageStatus::kCancelled, reason));
+  return ok_status();
+}
+
 Result<BuildOutcome> run_build(BuildEnvironment& env,
                                const std::string& image_arn,
                                std::atomic<bool>* cancel,

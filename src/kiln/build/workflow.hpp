@@ -98,6 +98,17 @@ Result<BuildOutcome> run_build(BuildEnvironment& env,
 uint32_t first_free_build(const store::ImageStore& store,
                           const std::string& name,
                           const std::string& version);
+// The same for an image of the recipe `recipe_arn`; 1 when the catalog has no such recipe
+// (creating the image then says what is wrong with it).
+uint32_t first_free_build_of_recipe(const store::ImageStore& store,
+                                    state::Catalog& catalog,
+                                    const std::string& recipe_arn);
+
+// CancelImageCreation in the catalog: an image that has not ended becomes CANCELLED with
+// `reason` (its builder sees it through its cancel watcher); one that ended is kConflict.
+Status cancel_image(state::Catalog& catalog,
+                    const std::string& image_arn,
+                    const std::string& reason);
 
 // The failure reason of a kiln-toe run from its detailedoutput.json: "Component <arn> failed in
 // phase <phase>, step <step>: <the step's failure message>". `components` maps the document

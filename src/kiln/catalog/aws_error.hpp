@@ -15,4 +15,10 @@ namespace kiln::catalog {
 // for the others (kiln's own failures, ServiceException to an API client).
 std::string_view aws_exception_name(ErrorCode code);
 
+// The other way, for a client of the API: the error code an exception name stands for (the
+// names above, and the API's other client errors: InvalidRequestException,
+// SerializationException, ... kInvalidArgument; ResourceDependencyException kConflict; the
+// signature errors kPermissionDenied); kInternal for any other name.
+ErrorCode error_code_of_exception(std::string_view name);
+
 }  // namespace kiln::catalog

@@ -4,14 +4,17 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <thread>
 
 #include "kiln/base/file.hpp"
 #include "kiln/build/workflow.hpp"
 #include "kiln/catalog/arn.hpp"
 #include "kiln/cli/build_runner.hpp"
 #include "kiln/cli/output.hpp"
+#include "kiln/cli/resource_common.hpp"
 #include "kiln/cli/verbs.hpp"
 
 #ifndef KILN_BUILD_TOE_BUNDLE
@@ -42,42 +45,33 @@ Result<Json> read_request_file(const fs::path& path) {
   return request;
 }
 
-// The ARN a configuration named `name` has (configurations are not versioned).
-std::string configuration_arn(const state::Account& account,
-                              catalog::ResourceType type,
-                              const std::string& name) {
-  catalog::ImageBuilderArn arn;
-  arn.partition = account.partition;
-  arn.region = account.region;
-  arn.account = account.account_id;
-  arn.type = type;
-  arn.name = catalog::arn_name(name);
-  return arn.str();
-}
-
 // Creates the configuration, or updates the one of that name to what the file says.
-Result<std::string> put_configuration(state::Catalog& catalog,
-                                      catalog::ResourceType type,
-                                      Json request) {
-  bool infra = type == catalog::ResourceType::kInfrastructureConfiguration;
-  Result<state::Created> created = infra ? catalog.create_infrastructure_configuration(request)
-                                         : catalog.create_distribution_configuration(request);
+Result<std::string> put_configuration(ResourceClient& client, bool infra, Json request) {
+  std::string kind = infra ? "InfrastructureConfiguration" : "DistributionConfiguration";
+  std::string arn_member =
+      infra ? "infrastructureConfigurationArn" : "distributionConfigurationArn";
+  Result<Json> created = client.call("Create" + kind, request);
   if (created) {
-    return created->arn;
+    return created->value(arn_member, "");
   }
   if (created.error().code != ErrorCode::kAlreadyExists) {
     return created.error();
   }
-  std::string arn = configuration_arn(catalog.account(), type, request.value("name", ""));
+  std::string name = request.value("name", "");
+  Json named = KILN_TRY(call_all_pages(
+      client, "List" + kind + "s", {{"filters", {{{"name", "name"}, {"values", {name}}}}}}));
+  const Json& list = named[result_member("List" + kind + "s")];
+  if (list.empty()) {
+    return created.error();
+  }
   request.erase("name");
   request.erase("tags");
-  request[infra ? "infrastructureConfigurationArn" : "distributionConfigurationArn"] = arn;
-  return infra ? catalog.update_infrastructure_configuration(request)
-               : catalog.update_distribution_configuration(request);
+  request[arn_member] = list[0].value("arn", "");
+  return KILN_TRY(client.call("Update" + kind, request)).value(arn_member, "");
 }
 
 // Components given as `path:` become catalog components (a changed file gets a new build).
-Status register_local_components(state::Catalog& catalog, Json& recipe, const fs::path& base) {
+Status register_local_components(ResourceClient& client, Json& recipe, const fs::path& base) {
   if (!recipe.contains("components") || !recipe["components"].is_array()) {
     return ok_status();
   }
@@ -99,9 +93,9 @@ Status register_local_components(state::Catalog& catalog, Json& recipe, const fs
     if (document.is_object() && document.contains("description")) {
       request["description"] = document["description"];
     }
-    state::Created created =
-        KILN_TRY_CTX(catalog.create_component(request), "component " + file.string());
-    Json replaced{{"componentArn", created.arn}};
+    Json created =
+        KILN_TRY_CTX(client.call("CreateComponent", request), "component " + file.string());
+    Json replaced{{"componentArn", created.value("componentBuildVersionArn", "")}};
     if (entry.contains("parameters")) {
       replaced["parameters"] = entry["parameters"];
     }
@@ -209,6 +203,82 @@ class Display {
   bool status_shown_ = false;
 };
 
+// SIGINT and SIGTERM set g_interrupted while it lives (the build or the wait then cancels).
+class InterruptGuard {
+ public:
+  InterruptGuard() {
+    struct sigaction action {};
+    action.sa_handler = on_interrupt;
+    ::sigemptyset(&action.sa_mask);
+    ::sigaction(SIGINT, &action, &old_int_);
+    ::sigaction(SIGTERM, &action, &old_term_);
+    g_interrupted.store(false);
+  }
+  ~InterruptGuard() {
+    ::sigaction(SIGINT, &old_int_, nullptr);
+    ::sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  InterruptGuard(const InterruptGuard&) = delete;
+  InterruptGuard& operator=(const InterruptGuard&) = delete;
+
+ private:
+  struct sigaction old_int_ {};
+  struct sigaction old_term_ {};
+};
+
+// How a build ended, wherever it ran.
+struct Ending {
+  std::string arn;
+  state::ImageStatus status = state::ImageStatus::kFailed;
+  std::string reason;
+  std::string log_location;
+  std::string kept_instance;
+};
+
+// Prints the end of a build (the ARN on stdout when AVAILABLE, or the reason on stderr; one JSON
+// line with --json) and returns the exit code: 0 AVAILABLE, 130 CANCELLED, 1 otherwise.
+int finish(const Ending& end, const BuildOutputOptions& options) {
+  std::string status(state::image_status_name(end.status));
+  if (options.json) {
+    Json done{{"event", "done"}, {"arn", end.arn}, {"status", status}};
+    if (!end.log_location.empty()) {
+      done["logLocation"] = end.log_location;
+    }
+    if (!end.reason.empty()) {
+      done["reason"] = end.reason;
+    }
+    if (!end.kept_instance.empty()) {
+      done["keptInstance"] = end.kept_instance;
+    }
+    std::printf("%s\n", done.dump().c_str());
+  } else {
+    if (!end.log_location.empty()) {
+      std::fprintf(stderr, "logs: %s\n", end.log_location.c_str());
+    }
+    if (end.status == state::ImageStatus::kAvailable) {
+      if (options.print_arn) {
+        std::printf("%s\n", end.arn.c_str());
+      }
+    } else {
+      std::fprintf(stderr, "kiln: %s: %s\n", status.c_str(), end.reason.c_str());
+      if (!end.kept_instance.empty()) {
+        std::fprintf(stderr,
+                     "kiln: the instance %s is kept: kiln instance shell %s\n",
+                     end.kept_instance.c_str(),
+                     end.kept_instance.c_str());
+      }
+    }
+  }
+  switch (end.status) {
+    case state::ImageStatus::kAvailable:
+      return 0;
+    case state::ImageStatus::kCancelled:
+      return 130;
+    default:
+      return 1;
+  }
+}
+
 }  // namespace
 
 int run_image_build(Context& context,
@@ -231,64 +301,77 @@ int run_image_build(Context& context,
   env.toe = *toe;
   env.share_dir = build::find_share_dir(KILN_SOURCE_SHARE_DIR);
 
-  struct sigaction action {};
-  action.sa_handler = on_interrupt;
-  ::sigemptyset(&action.sa_mask);
-  struct sigaction old_int {};
-  struct sigaction old_term {};
-  ::sigaction(SIGINT, &action, &old_int);
-  ::sigaction(SIGTERM, &action, &old_term);
-  g_interrupted.store(false);
-
-  if (!options.json) {
-    std::fprintf(stderr, "building %s\n", image_arn.c_str());
-  }
-  Display display(options);
-  Result<build::BuildOutcome> outcome = build::run_build(env, image_arn, &g_interrupted, display);
-  ::sigaction(SIGINT, &old_int, nullptr);
-  ::sigaction(SIGTERM, &old_term, nullptr);
+  Result<build::BuildOutcome> outcome = [&] {
+    InterruptGuard interrupts;
+    if (!options.json) {
+      std::fprintf(stderr, "building %s\n", image_arn.c_str());
+    }
+    Display display(options);
+    return build::run_build(env, image_arn, &g_interrupted, display);
+  }();
   if (!outcome) {
     return report(outcome.error().with_context("building " + image_arn));
   }
-  if (options.json) {
-    Json done{{"event", "done"},
-              {"arn", image_arn},
-              {"status", state::image_status_name(outcome->status)},
-              {"logLocation", outcome->log_folder.string()}};
-    if (!outcome->reason.empty()) {
-      done["reason"] = outcome->reason;
-    }
-    if (!outcome->kept_instance.empty()) {
-      done["keptInstance"] = outcome->kept_instance;
-    }
-    std::printf("%s\n", done.dump().c_str());
-  } else {
-    std::fprintf(stderr, "logs: %s\n", outcome->log_folder.string().c_str());
-    if (outcome->status == state::ImageStatus::kAvailable) {
-      if (options.print_arn) {
-        std::printf("%s\n", image_arn.c_str());
-      }
-    } else {
-      std::fprintf(stderr,
-                   "kiln: %s: %s\n",
-                   std::string(state::image_status_name(outcome->status)).c_str(),
-                   outcome->reason.c_str());
-      if (!outcome->kept_instance.empty()) {
-        std::fprintf(stderr,
-                     "kiln: the instance %s is kept: kiln instance shell %s\n",
-                     outcome->kept_instance.c_str(),
-                     outcome->kept_instance.c_str());
+  return finish({image_arn,
+                 outcome->status,
+                 outcome->reason,
+                 outcome->log_folder.string(),
+                 outcome->kept_instance},
+                options);
+}
+
+int wait_for_image(ResourceClient& client,
+                   const std::string& image_arn,
+                   const BuildOutputOptions& options) {
+  InterruptGuard interrupts;
+  auto started = std::chrono::steady_clock::now();
+  bool cancel_sent = false;
+  std::string shown;
+  if (!options.json) {
+    std::fprintf(stderr, "the daemon builds %s\n", image_arn.c_str());
+  }
+  for (;;) {
+    if (g_interrupted.load() && !cancel_sent) {
+      cancel_sent = true;
+      Result<Json> cancelled =
+          client.call("CancelImageCreation", {{"imageBuildVersionArn", image_arn}});
+      if (!cancelled) {
+        report(cancelled.error());
       }
     }
+    Result<Json> got = client.call("GetImage", {{"imageBuildVersionArn", image_arn}});
+    if (!got) {
+      return report(got.error());
+    }
+    Json state = (*got)["image"].value("state", Json::object());
+    std::string status = state.value("status", "");
+    double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (status != shown) {
+      shown = status;
+      if (options.json) {
+        std::printf(
+            "%s\n",
+            Json{{"event", "status"}, {"elapsed", elapsed}, {"status", status}}.dump().c_str());
+        std::fflush(stdout);
+      } else {
+        std::fprintf(stderr, "[%7.1fs] %s\n", elapsed, status.c_str());
+      }
+    }
+    std::optional<state::ImageStatus> parsed = state::parse_image_status(status);
+    if (parsed && state::is_terminal(*parsed)) {
+      return finish({image_arn, *parsed, state.value("reason", ""), "", ""}, options);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
-  switch (outcome->status) {
-    case state::ImageStatus::kAvailable:
-      return 0;
-    case state::ImageStatus::kCancelled:
-      return 130;
-    default:
-      return 1;
-  }
+}
+
+int follow_image_build(Context& context,
+                       ResourceClient& client,
+                       const std::string& image_arn,
+                       const BuildOutputOptions& options) {
+  return client.builds_locally() ? run_image_build(context, image_arn, options)
+                                 : wait_for_image(client, image_arn, options);
 }
 
 Verb add_build(CLI::App& app) {
@@ -316,49 +399,45 @@ Verb add_build(CLI::App& app) {
   cmd->add_flag("--no-tests", args->no_tests, "Skip the test stage (imageTestsEnabled: false)");
   return {
       cmd, [args](Context& context) {
-        Result<state::Catalog*> opened = context.catalog();
-        Result<image::Images*> images = context.images();
-        if (!opened || !images) {
-          return report(!opened ? opened.error() : images.error());
+        Result<std::unique_ptr<ResourceClient>> opened = open_resource_client(context);
+        if (!opened) {
+          return report_resource_error(opened.error());
         }
-        state::Catalog& catalog = **opened;
+        ResourceClient& client = **opened;
         fs::path recipe_file = args->recipe;
         auto prepare = [&]() -> Result<std::string> {
           Json recipe = KILN_TRY(read_request_file(recipe_file));
-          KILN_TRY(register_local_components(catalog, recipe, recipe_file.parent_path()));
-          state::Created made =
-              KILN_TRY_CTX(catalog.create_image_recipe(recipe), "recipe " + recipe_file.string());
+          KILN_TRY(register_local_components(client, recipe, recipe_file.parent_path()));
+          Json made = KILN_TRY_CTX(client.call("CreateImageRecipe", recipe),
+                                   "recipe " + recipe_file.string());
           Json infra{{"name", "kiln-default"},
                      {"description", "kiln build's default: no limits, terminate on failure"}};
           if (!args->infrastructure.empty()) {
             infra = KILN_TRY(read_request_file(args->infrastructure));
           }
-          std::string infra_arn =
-              KILN_TRY_CTX(put_configuration(
-                               catalog, catalog::ResourceType::kInfrastructureConfiguration, infra),
-                           "infrastructure configuration");
-          Json request{{"imageRecipeArn", made.arn}, {"infrastructureConfigurationArn", infra_arn}};
+          if (!infra.contains("instanceProfileName")) {
+            infra["instanceProfileName"] = "kiln";  // AWS requires one; kiln does not use it
+          }
+          Json request{{"imageRecipeArn", made.value("imageRecipeArn", "")},
+                       {"infrastructureConfigurationArn",
+                        KILN_TRY_CTX(put_configuration(client, true, infra),
+                                     "infrastructure configuration")}};
           if (!args->distribution.empty()) {
             Json dist = KILN_TRY(read_request_file(args->distribution));
-            request["distributionConfigurationArn"] = KILN_TRY_CTX(
-                put_configuration(catalog, catalog::ResourceType::kDistributionConfiguration, dist),
-                "distribution configuration");
+            request["distributionConfigurationArn"] =
+                KILN_TRY_CTX(put_configuration(client, false, dist), "distribution configuration");
           }
           if (args->no_tests) {
             request["imageTestsConfiguration"] = Json{{"imageTestsEnabled", false}};
           }
-          Json stored = KILN_TRY(catalog.get_image_recipe(made.arn));
-          state::Created image = KILN_TRY(catalog.create_image(
-              request,
-              build::first_free_build(
-                  (*images)->store(), stored.value("name", ""), stored.value("version", ""))));
-          return image.arn;
+          return KILN_TRY(client.call("CreateImage", request)).value("imageBuildVersionArn", "");
         };
         Result<std::string> arn = prepare();
         if (!arn) {
-          return report_resource_error(arn.error());
+          return report(arn.error());
         }
-        return run_image_build(context, *arn, BuildOutputOptions{args->verbose, args->json, true});
+        return follow_image_build(
+            context, client, *arn, BuildOutputOptions{args->verbose, args->json, true});
       }};
 }
 

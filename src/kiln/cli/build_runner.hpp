@@ -7,6 +7,7 @@
 #include <string>
 
 #include "kiln/cli/context.hpp"
+#include "kiln/cli/resource_client.hpp"
 
 namespace kiln::cli {
 
@@ -22,5 +23,18 @@ struct BuildOutputOptions {
 int run_image_build(Context& context,
                     const std::string& image_arn,
                     const BuildOutputOptions& options);
+
+// The same for an image a daemon builds: polls GetImage every 0.5 s, printing each status change
+// on stderr, until the image ends (the same exit codes). Ctrl-C asks the daemon to cancel it.
+// Step-level progress is only shown by run_image_build.
+int wait_for_image(ResourceClient& client,
+                   const std::string& image_arn,
+                   const BuildOutputOptions& options);
+
+// run_image_build when `client` builds locally (embedded), else wait_for_image.
+int follow_image_build(Context& context,
+                       ResourceClient& client,
+                       const std::string& image_arn,
+                       const BuildOutputOptions& options);
 
 }  // namespace kiln::cli

@@ -2,6 +2,7 @@
 
 #include <cctype>
 
+#include "kiln/api/operations.hpp"
 #include "kiln/base/file.hpp"
 #include "kiln/base/strings.hpp"
 
@@ -235,14 +236,67 @@ int with_catalog(Context& context, const CatalogFn& fn) {
   return fn(**catalog);
 }
 
-void print_created(const Json& request,
-                   const std::string& arn_member,
-                   const std::string& arn,
-                   OutputFormat format) {
-  Json response = {{"requestId", new_request_id()},
-                   {"clientToken", request.value("clientToken", "")},
-                   {arn_member, arn}};
-  print_response(response, format, arn + "\n");
+std::string result_member(std::string_view operation) {
+  const api::Operation* op = api::find_operation_named(operation);
+  return op != nullptr ? std::string(op->result_member) : std::string();
+}
+
+Result<Json> call_all_pages(ResourceClient& client, std::string_view operation, Json request) {
+  std::string member = result_member(operation);
+  Json all = KILN_TRY(client.call(operation, request));
+  while (all.contains("nextToken") && all["nextToken"].is_string()) {
+    request["nextToken"] = all["nextToken"];
+    Json page = KILN_TRY(client.call(operation, request));
+    for (Json& item : page[member]) {
+      all[member].push_back(std::move(item));
+    }
+    all["nextToken"] = page.contains("nextToken") ? page["nextToken"] : Json();
+  }
+  all.erase("nextToken");
+  return all;
+}
+
+int call_and_print(Context& context,
+                   std::string_view operation,
+                   const Json& request,
+                   OutputFormat format,
+                   const TableFn& table) {
+  Result<std::unique_ptr<ResourceClient>> client = open_resource_client(context);
+  if (!client) {
+    return report_resource_error(client.error());
+  }
+  Result<Json> response = starts_with(operation, "List")
+                              ? call_all_pages(**client, operation, request)
+                              : (*client)->call(operation, request);
+  if (!response) {
+    return report(response.error());
+  }
+  print_response(*response, format, table(*response));
+  return 0;
+}
+
+TableFn arn_text(std::string_view operation) {
+  return [member = result_member(operation)](const Json& response) {
+    return response.value(member, "") + "\n";
+  };
+}
+
+Verb add_request_verb(CLI::App& app, RequestSpec spec) {
+  CLI::App* cmd = app.add_subcommand(spec.command, spec.help);
+  auto request = std::make_shared<RequestOptions>(cmd, spec.operation, std::move(spec.members));
+  spec.flags(*request);
+  auto output = add_output_option(cmd);
+  return {cmd, [request, output, operation = spec.operation](Context& context) {
+            Result<Json> body = request->build();
+            if (!body) {
+              return report_resource_error(body.error());
+            }
+            return call_and_print(context,
+                                  operation,
+                                  *body,
+                                  output_format(*output, OutputFormat::kJson),
+                                  arn_text(operation));
+          }};
 }
 
 Verb add_get_verb(CLI::App& app, GetSpec spec) {
@@ -251,20 +305,27 @@ Verb add_get_verb(CLI::App& app, GetSpec spec) {
   cmd->add_option(spec.arn_flag, *arn, "The resource's ARN")->required();
   auto output = add_output_option(cmd);
   return {cmd, [spec = std::move(spec), arn, output](Context& context) {
-            return with_catalog(context, [&](state::Catalog& catalog) {
-              Result<Json> found = spec.get(catalog, *arn);
+            OutputFormat format = output_format(*output, OutputFormat::kJson);
+            std::string member = result_member(spec.operation);
+            if (format == OutputFormat::kYaml) {
+              // The resource written back as its create request, not the response.
+              Result<std::unique_ptr<ResourceClient>> client = open_resource_client(context);
+              Result<Json> found =
+                  client ? (*client)->call(spec.operation, {{member_name(spec.arn_flag), *arn}})
+                         : Result<Json>(client.error());
               if (!found) {
-                return report_resource_error(found.error());
+                return report(found.error());
               }
-              OutputFormat format = output_format(*output, OutputFormat::kJson);
-              if (format == OutputFormat::kYaml) {
-                std::fputs(json_to_yaml(create_request_from(spec.kind, *found)).c_str(), stdout);
-                return 0;
-              }
-              Json response = {{"requestId", new_request_id()}, {spec.member, *found}};
-              print_response(response, format, format_fields(*found));
+              std::fputs(json_to_yaml(create_request_from(spec.kind, (*found)[member])).c_str(),
+                         stdout);
               return 0;
-            });
+            }
+            return call_and_print(
+                context,
+                spec.operation,
+                {{member_name(spec.arn_flag), *arn}},
+                format,
+                [&](const Json& response) { return format_fields(response[member]); });
           }};
 }
 
@@ -285,28 +346,30 @@ Verb add_list_verb(CLI::App& app, ListSpec spec) {
   }
   auto output = add_output_option(cmd);
   return {cmd, [spec = std::move(spec), owner, filters, arn, output](Context& context) {
-            state::ListQuery query;
-            query.owner = *owner;
-            Result<Json> parsed = parse_filters(*filters);
-            if (!parsed) {
-              return report_resource_error(parsed.error());
+            Json request = Json::object();
+            if (spec.has_owner) {
+              request["owner"] = *owner;
             }
-            query.filters = *parsed;
-            return with_catalog(context, [&](state::Catalog& catalog) {
-              Result<std::vector<Json>> items = spec.list(catalog, query, *arn);
-              if (!items) {
-                return report_resource_error(items.error());
+            if (!filters->empty()) {
+              Result<Json> parsed = parse_filters(*filters);
+              if (!parsed) {
+                return report_resource_error(parsed.error());
               }
-              Json list = Json::array();
-              for (const Json& item : *items) {
-                list.push_back(item);
-              }
-              Json response = {{"requestId", new_request_id()}, {spec.member, list}};
-              print_response(response,
-                             output_format(*output, OutputFormat::kTable),
-                             format_table(spec.columns, *items));
-              return 0;
-            });
+              request["filters"] = *parsed;
+            }
+            if (!spec.arn_flag.empty()) {
+              request[member_name(spec.arn_flag)] = *arn;
+            }
+            std::string member = result_member(spec.operation);
+            return call_and_print(context,
+                                  spec.operation,
+                                  request,
+                                  output_format(*output, OutputFormat::kTable),
+                                  [&](const Json& response) {
+                                    std::vector<Json> items(response[member].begin(),
+                                                            response[member].end());
+                                    return format_table(spec.columns, items);
+                                  });
           }};
 }
 
@@ -316,15 +379,11 @@ Verb add_delete_verb(CLI::App& app, DeleteSpec spec) {
   cmd->add_option(spec.arn_flag, *arn, "The resource's ARN")->required();
   auto output = add_output_option(cmd);
   return {cmd, [spec = std::move(spec), arn, output](Context& context) {
-            return with_catalog(context, [&](state::Catalog& catalog) {
-              Status removed = spec.remove(catalog, *arn);
-              if (!removed) {
-                return report_resource_error(removed.error());
-              }
-              Json response = {{"requestId", new_request_id()}, {member_name(spec.arn_flag), *arn}};
-              print_response(response, output_format(*output, OutputFormat::kJson), *arn + "\n");
-              return 0;
-            });
+            return call_and_print(context,
+                                  spec.operation,
+                                  {{member_name(spec.arn_flag), *arn}},
+                                  output_format(*output, OutputFormat::kJson),
+                                  arn_text(spec.operation));
           }};
 }
 

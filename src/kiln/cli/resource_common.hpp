@@ -1,7 +1,8 @@
 #pragma once
 
 // The parts the resource verbs share: requests built from an input file and flags, the
-// --filters and --tags shorthands, and generic get/list/delete verbs over the catalog.
+// --filters and --tags shorthands, and generic create/get/list/delete verbs that call the resource
+// client (embedded or a daemon) and print its responses.
 
 #include <functional>
 #include <map>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "kiln/cli/output.hpp"
+#include "kiln/cli/resource_client.hpp"
 #include "kiln/cli/verbs.hpp"
 #include "kiln/state/catalog.hpp"
 
@@ -71,14 +73,41 @@ class RequestOptions {
 using CatalogFn = std::function<int(state::Catalog&)>;
 int with_catalog(Context& context, const CatalogFn& fn);
 
+// The member of `operation`'s response that holds its result ("componentBuildVersionArn").
+std::string result_member(std::string_view operation);
+
+// Every page of a list call: the response with the lists of every page joined, no nextToken.
+Result<Json> call_all_pages(ResourceClient& client, std::string_view operation, Json request);
+
+// Opens the client (resource_client.hpp), calls `operation` (every page of a list) and prints the
+// response in `format`, `table` making the table text from it; returns the exit code. Errors are
+// printed as "kiln: error: <AWS exception>: <message>".
+using TableFn = std::function<std::string(const Json& response)>;
+int call_and_print(Context& context,
+                   std::string_view operation,
+                   const Json& request,
+                   OutputFormat format,
+                   const TableFn& table);
+// The table text of a create, update, cancel or delete response: its ARN on a line.
+TableFn arn_text(std::string_view operation);
+
+// create-X / update-X: the request from a file and flags (set by `flags`), the ARN response.
+struct RequestSpec {
+  std::string command;
+  std::string help;
+  std::string operation;  // "CreateImageRecipe"
+  std::vector<std::string_view> members;
+  std::function<void(RequestOptions&)> flags;
+};
+Verb add_request_verb(CLI::App& app, RequestSpec spec);
+
 // get-X --X-arn ARN: {"requestId", "<member>": {...}}; yaml prints the create request.
 struct GetSpec {
   std::string command;
   std::string help;
-  std::string arn_flag;  // "--component-build-version-arn"
-  std::string member;    // "component"
+  std::string arn_flag;   // "--component-build-version-arn"
+  std::string operation;  // "GetComponent"
   ResourceKind kind;
-  std::function<Result<Json>(state::Catalog&, std::string_view)> get;
 };
 Verb add_get_verb(CLI::App& app, GetSpec spec);
 
@@ -86,14 +115,11 @@ Verb add_get_verb(CLI::App& app, GetSpec spec);
 struct ListSpec {
   std::string command;
   std::string help;
-  std::string member;  // "componentVersionList"
+  std::string operation;  // "ListComponents"
   bool has_owner = false;
   bool has_filters = true;
   std::string arn_flag;  // set for list-*-build-versions (required)
   std::vector<Column> columns;
-  std::function<Result<std::vector<Json>>(
-      state::Catalog&, const state::ListQuery&, std::string_view arn)>
-      list;
 };
 Verb add_list_verb(CLI::App& app, ListSpec spec);
 
@@ -102,15 +128,9 @@ struct DeleteSpec {
   std::string command;
   std::string help;
   std::string arn_flag;
-  std::function<Status(state::Catalog&, std::string_view)> remove;
+  std::string operation;  // "DeleteComponent"
 };
 Verb add_delete_verb(CLI::App& app, DeleteSpec spec);
-
-// Prints the response of a create or update call: {"requestId", "clientToken", "<arn member>"}.
-void print_created(const Json& request,
-                   const std::string& arn_member,
-                   const std::string& arn,
-                   OutputFormat format);
 
 // The verbs of each file.
 std::vector<Verb> add_component_verbs(CLI::App& app);

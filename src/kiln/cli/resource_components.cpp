@@ -1,5 +1,5 @@
 // kiln create-component | get-component | list-components | list-component-build-versions |
-// delete-component: AWS's component calls over the catalog (reference 3.2).
+// delete-component: AWS's component calls through the resource client (reference 3.2).
 
 #include "kiln/base/file.hpp"
 #include "kiln/cli/resource_common.hpp"
@@ -39,17 +39,11 @@ Verb add_create_component(CLI::App& app) {
               }
               body["data"] = *data;
             }
-            return with_catalog(context, [&](state::Catalog& catalog) {
-              Result<state::Created> created = catalog.create_component(body);
-              if (!created) {
-                return report_resource_error(created.error());
-              }
-              print_created(body,
-                            "componentBuildVersionArn",
-                            created->arn,
-                            output_format(*output, OutputFormat::kJson));
-              return 0;
-            });
+            return call_and_print(context,
+                                  "CreateComponent",
+                                  body,
+                                  output_format(*output, OutputFormat::kJson),
+                                  arn_text("CreateComponent"));
           }};
 }
 
@@ -58,54 +52,43 @@ Verb add_create_component(CLI::App& app) {
 std::vector<Verb> add_component_verbs(CLI::App& app) {
   std::vector<Verb> verbs;
   verbs.push_back(add_create_component(app));
-  verbs.push_back(add_get_verb(
-      app,
-      {"get-component",
-       "Show a component (a build version ARN, or a version ARN with x wildcards)",
-       "--component-build-version-arn",
-       "component",
-       ResourceKind::kComponent,
-       [](state::Catalog& catalog, std::string_view arn) { return catalog.get_component(arn); }}));
   verbs.push_back(
-      add_list_verb(app,
-                    {"list-components",
-                     "The newest build of each component version",
-                     "componentVersionList",
-                     true,
-                     true,
-                     "",
-                     {{"NAME", "/name"},
-                      {"VERSION", "/version"},
-                      {"TYPE", "/type"},
-                      {"PLATFORM", "/platform"},
-                      {"OWNER", "/owner"},
-                      {"ARN", "/arn"}},
-                     [](state::Catalog& catalog, const state::ListQuery& query, std::string_view) {
-                       return catalog.list_components(query);
-                     }}));
-  verbs.push_back(
-      add_list_verb(app,
-                    {"list-component-build-versions",
-                     "Every build of one component version",
-                     "componentSummaryList",
-                     false,
-                     false,
-                     "--component-version-arn",
-                     {{"ARN", "/arn"},
-                      {"TYPE", "/type"},
-                      {"STATUS", "/state/status"},
-                      {"CREATED", "/dateCreated"},
-                      {"CHANGE", "/changeDescription"}},
-                     [](state::Catalog& catalog, const state::ListQuery&, std::string_view arn) {
-                       return catalog.list_component_build_versions(arn);
-                     }}));
+      add_get_verb(app,
+                   {"get-component",
+                    "Show a component (a build version ARN, or a version ARN with x wildcards)",
+                    "--component-build-version-arn",
+                    "GetComponent",
+                    ResourceKind::kComponent}));
+  verbs.push_back(add_list_verb(app,
+                                {"list-components",
+                                 "The newest build of each component version",
+                                 "ListComponents",
+                                 true,
+                                 true,
+                                 "",
+                                 {{"NAME", "/name"},
+                                  {"VERSION", "/version"},
+                                  {"TYPE", "/type"},
+                                  {"PLATFORM", "/platform"},
+                                  {"OWNER", "/owner"},
+                                  {"ARN", "/arn"}}}));
+  verbs.push_back(add_list_verb(app,
+                                {"list-component-build-versions",
+                                 "Every build of one component version",
+                                 "ListComponentBuildVersions",
+                                 false,
+                                 false,
+                                 "--component-version-arn",
+                                 {{"ARN", "/arn"},
+                                  {"TYPE", "/type"},
+                                  {"STATUS", "/state/status"},
+                                  {"CREATED", "/dateCreated"},
+                                  {"CHANGE", "/changeDescription"}}}));
   verbs.push_back(add_delete_verb(app,
                                   {"delete-component",
                                    "Delete a component build (refused while a recipe uses it)",
                                    "--component-build-version-arn",
-                                   [](state::Catalog& catalog, std::string_view arn) {
-                                     return catalog.delete_component(arn);
-                                   }}));
+                                   "DeleteComponent"}));
   return verbs;
 }
 

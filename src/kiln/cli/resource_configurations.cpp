@@ -7,37 +7,6 @@
 namespace kiln::cli {
 namespace {
 
-using CreateFn = std::function<Result<std::string>(state::Catalog&, const Json&)>;
-
-// A create or update verb whose request comes from a file and flags; prints the ARN response.
-Verb add_write_verb(CLI::App& app,
-                    const std::string& command,
-                    const std::string& help,
-                    const std::string& operation,
-                    std::vector<std::string_view> members,
-                    const std::string& arn_member,
-                    const std::function<void(RequestOptions&)>& flags,
-                    CreateFn write) {
-  CLI::App* cmd = app.add_subcommand(command, help);
-  auto request = std::make_shared<RequestOptions>(cmd, operation, std::move(members));
-  flags(*request);
-  auto output = add_output_option(cmd);
-  return {cmd, [request, output, arn_member, write = std::move(write)](Context& context) {
-            Result<Json> body = request->build();
-            if (!body) {
-              return report_resource_error(body.error());
-            }
-            return with_catalog(context, [&](state::Catalog& catalog) {
-              Result<std::string> arn = write(catalog, *body);
-              if (!arn) {
-                return report_resource_error(arn.error());
-              }
-              print_created(*body, arn_member, *arn, output_format(*output, OutputFormat::kJson));
-              return 0;
-            });
-          }};
-}
-
 std::vector<std::string_view> with_arn(std::vector<std::string_view> members,
                                        std::string_view arn_member) {
   std::vector<std::string_view> out{arn_member};
@@ -84,115 +53,81 @@ void distribution_flags(RequestOptions& r, bool update) {
 std::vector<Verb> infrastructure_verbs(CLI::App& app) {
   const auto& members = create_members(ResourceKind::kInfrastructureConfiguration);
   std::vector<Verb> verbs;
-  verbs.push_back(add_write_verb(
-      app,
-      "create-infrastructure-configuration",
-      "Create an infrastructure configuration: how builds run",
-      "CreateInfrastructureConfiguration",
-      members,
-      "infrastructureConfigurationArn",
-      [](RequestOptions& r) { infrastructure_flags(r, false); },
-      [](state::Catalog& catalog, const Json& body) -> Result<std::string> {
-        return KILN_TRY(catalog.create_infrastructure_configuration(body)).arn;
-      }));
-  verbs.push_back(add_write_verb(
-      app,
-      "update-infrastructure-configuration",
-      "Replace an infrastructure configuration's settings",
-      "UpdateInfrastructureConfiguration",
-      with_arn(members, "infrastructureConfigurationArn"),
-      "infrastructureConfigurationArn",
-      [](RequestOptions& r) { infrastructure_flags(r, true); },
-      [](state::Catalog& catalog, const Json& body) {
-        return catalog.update_infrastructure_configuration(body);
-      }));
+  verbs.push_back(add_request_verb(app,
+                                   {"create-infrastructure-configuration",
+                                    "Create an infrastructure configuration: how builds run",
+                                    "CreateInfrastructureConfiguration",
+                                    members,
+                                    [](RequestOptions& r) { infrastructure_flags(r, false); }}));
+  verbs.push_back(add_request_verb(app,
+                                   {"update-infrastructure-configuration",
+                                    "Replace an infrastructure configuration's settings",
+                                    "UpdateInfrastructureConfiguration",
+                                    with_arn(members, "infrastructureConfigurationArn"),
+                                    [](RequestOptions& r) { infrastructure_flags(r, true); }}));
   verbs.push_back(add_get_verb(app,
                                {"get-infrastructure-configuration",
                                 "Show an infrastructure configuration",
                                 "--infrastructure-configuration-arn",
-                                "infrastructureConfiguration",
-                                ResourceKind::kInfrastructureConfiguration,
-                                [](state::Catalog& catalog, std::string_view arn) {
-                                  return catalog.get_infrastructure_configuration(arn);
-                                }}));
-  verbs.push_back(
-      add_list_verb(app,
-                    {"list-infrastructure-configurations",
-                     "Infrastructure configurations",
-                     "infrastructureConfigurationSummaryList",
-                     false,
-                     true,
-                     "",
-                     {{"NAME", "/name"},
-                      {"INSTANCE TYPES", "/instanceTypes"},
-                      {"UPDATED", "/dateUpdated"},
-                      {"ARN", "/arn"}},
-                     [](state::Catalog& catalog, const state::ListQuery& query, std::string_view) {
-                       return catalog.list_infrastructure_configurations(query);
-                     }}));
+                                "GetInfrastructureConfiguration",
+                                ResourceKind::kInfrastructureConfiguration}));
+  verbs.push_back(add_list_verb(app,
+                                {"list-infrastructure-configurations",
+                                 "Infrastructure configurations",
+                                 "ListInfrastructureConfigurations",
+                                 false,
+                                 true,
+                                 "",
+                                 {{"NAME", "/name"},
+                                  {"INSTANCE TYPES", "/instanceTypes"},
+                                  {"UPDATED", "/dateUpdated"},
+                                  {"ARN", "/arn"}}}));
   verbs.push_back(add_delete_verb(app,
                                   {"delete-infrastructure-configuration",
                                    "Delete an infrastructure configuration",
                                    "--infrastructure-configuration-arn",
-                                   [](state::Catalog& catalog, std::string_view arn) {
-                                     return catalog.delete_infrastructure_configuration(arn);
-                                   }}));
+                                   "DeleteInfrastructureConfiguration"}));
   return verbs;
 }
 
 std::vector<Verb> distribution_verbs(CLI::App& app) {
   const auto& members = create_members(ResourceKind::kDistributionConfiguration);
   std::vector<Verb> verbs;
-  verbs.push_back(add_write_verb(
+  verbs.push_back(add_request_verb(
       app,
-      "create-distribution-configuration",
-      "Create a distribution configuration: the local regions images are copied to",
-      "CreateDistributionConfiguration",
-      members,
-      "distributionConfigurationArn",
-      [](RequestOptions& r) { distribution_flags(r, false); },
-      [](state::Catalog& catalog, const Json& body) -> Result<std::string> {
-        return KILN_TRY(catalog.create_distribution_configuration(body)).arn;
-      }));
-  verbs.push_back(add_write_verb(
-      app,
-      "update-distribution-configuration",
-      "Replace a distribution configuration's distributions",
-      "UpdateDistributionConfiguration",
-      with_arn(members, "distributionConfigurationArn"),
-      "distributionConfigurationArn",
-      [](RequestOptions& r) { distribution_flags(r, true); },
-      [](state::Catalog& catalog, const Json& body) {
-        return catalog.update_distribution_configuration(body);
-      }));
+      {"create-distribution-configuration",
+       "Create a distribution configuration: the local regions images are copied to",
+       "CreateDistributionConfiguration",
+       members,
+       [](RequestOptions& r) { distribution_flags(r, false); }}));
+  verbs.push_back(add_request_verb(app,
+                                   {"update-distribution-configuration",
+                                    "Replace a distribution configuration's distributions",
+                                    "UpdateDistributionConfiguration",
+                                    with_arn(members, "distributionConfigurationArn"),
+                                    [](RequestOptions& r) { distribution_flags(r, true); }}));
   verbs.push_back(add_get_verb(app,
                                {"get-distribution-configuration",
                                 "Show a distribution configuration",
                                 "--distribution-configuration-arn",
-                                "distributionConfiguration",
-                                ResourceKind::kDistributionConfiguration,
-                                [](state::Catalog& catalog, std::string_view arn) {
-                                  return catalog.get_distribution_configuration(arn);
-                                }}));
-  verbs.push_back(add_list_verb(
-      app,
-      {"list-distribution-configurations",
-       "Distribution configurations",
-       "distributionConfigurationSummaryList",
-       false,
-       true,
-       "",
-       {{"NAME", "/name"}, {"REGIONS", "/regions"}, {"CREATED", "/dateCreated"}, {"ARN", "/arn"}},
-       [](state::Catalog& catalog, const state::ListQuery& query, std::string_view) {
-         return catalog.list_distribution_configurations(query);
-       }}));
+                                "GetDistributionConfiguration",
+                                ResourceKind::kDistributionConfiguration}));
+  verbs.push_back(add_list_verb(app,
+                                {"list-distribution-configurations",
+                                 "Distribution configurations",
+                                 "ListDistributionConfigurations",
+                                 false,
+                                 true,
+                                 "",
+                                 {{"NAME", "/name"},
+                                  {"REGIONS", "/regions"},
+                                  {"CREATED", "/dateCreated"},
+                                  {"ARN", "/arn"}}}));
   verbs.push_back(add_delete_verb(app,
                                   {"delete-distribution-configuration",
                                    "Delete a distribution configuration",
                                    "--distribution-configuration-arn",
-                                   [](state::Catalog& catalog, std::string_view arn) {
-                                     return catalog.delete_distribution_configuration(arn);
-                                   }}));
+                                   "DeleteDistributionConfiguration"}));
   return verbs;
 }
 

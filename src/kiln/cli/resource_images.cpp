@@ -1,9 +1,8 @@
 // kiln create-image | get-image | list-images | list-image-build-versions |
-// cancel-image-creation | delete-image: AWS's image calls over the catalog (reference 3.8).
+// cancel-image-creation | delete-image: AWS's image calls through the resource client
+// (reference 3.8).
 
 #include "kiln/base/strings.hpp"
-#include "kiln/build/workflow.hpp"
-#include "kiln/catalog/arn.hpp"
 #include "kiln/cli/build_runner.hpp"
 #include "kiln/cli/resource_common.hpp"
 
@@ -43,21 +42,6 @@ Result<Json> parse_structure(const std::string& flag, const std::string& value) 
   return object;
 }
 
-// The first build number the image may take: after every build of the recipe's name and
-// version already in the image store (builds the catalog may not know of).
-uint32_t first_free_build(Context& context, state::Catalog& catalog, const Json& request) {
-  if (!request.contains("imageRecipeArn") || !request["imageRecipeArn"].is_string()) {
-    return 1;
-  }
-  Result<Json> recipe = catalog.get_image_recipe(request["imageRecipeArn"].get<std::string>());
-  Result<image::Images*> images = context.images();
-  if (!recipe || !images) {
-    return 1;  // the catalog says what is wrong with the recipe
-  }
-  return build::first_free_build(
-      (*images)->store(), recipe->value("name", ""), recipe->value("version", ""));
-}
-
 Verb add_create_image(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "create-image", "Create an image from a recipe and configurations, and build it");
@@ -77,10 +61,12 @@ Verb add_create_image(CLI::App& app) {
   request->add_json("--image-scanning-configuration", "JSON (stored)");
   auto no_build = std::make_shared<bool>(false);
   cmd->add_flag("--no-build", *no_build, "kiln: only record the image (PENDING); build it later");
+  auto no_wait = std::make_shared<bool>(false);
+  cmd->add_flag("--no-wait", *no_wait, "kiln, with a daemon: return once the build is queued");
   auto verbose = std::make_shared<bool>(false);
   cmd->add_flag("--verbose", *verbose, "kiln: stream every step's output while building");
   auto output = add_output_option(cmd);
-  return {cmd, [request, tests, no_build, verbose, output](Context& context) {
+  return {cmd, [request, tests, no_build, no_wait, verbose, output](Context& context) {
             Result<Json> body = request->build();
             if (!body) {
               return report_resource_error(body.error());
@@ -92,26 +78,33 @@ Verb add_create_image(CLI::App& app) {
               }
               (*body)["imageTestsConfiguration"] = *parsed;
             }
-            OutputFormat format = output_format(*output, OutputFormat::kJson);
-            std::string arn;
-            int code = with_catalog(context, [&](state::Catalog& catalog) {
-              Result<state::Created> created =
-                  catalog.create_image(*body, first_free_build(context, catalog, *body));
-              if (!created) {
-                return report_resource_error(created.error());
-              }
-              arn = created->arn;
-              print_created(*body, "imageBuildVersionArn", arn, format);
-              std::fflush(stdout);
+            Result<std::unique_ptr<ResourceClient>> client = open_resource_client(context);
+            if (!client) {
+              return report_resource_error(client.error());
+            }
+            if ((*client)->builds_locally() ? *no_wait : *no_build) {
+              return report(Error{ErrorCode::kInvalidArgument,
+                                  (*client)->builds_locally()
+                                      ? "--no-wait: only with a daemon (KILN_ENDPOINT)"
+                                      : "--no-build: the daemon builds every image it "
+                                        "creates (--no-wait returns at once)"});
+            }
+            Result<Json> response = (*client)->call("CreateImage", *body);
+            if (!response) {
+              return report(response.error());
+            }
+            print_response(*response,
+                           output_format(*output, OutputFormat::kJson),
+                           arn_text("CreateImage")(*response));
+            std::fflush(stdout);
+            if (*no_build || *no_wait) {
               return 0;
-            });
-            if (code != 0 || *no_build) {
-              return code;
             }
             BuildOutputOptions options;
             options.verbose = *verbose;
             options.print_arn = false;  // the response above named it
-            return run_image_build(context, arn, options);
+            return follow_image_build(
+                context, **client, response->value("imageBuildVersionArn", ""), options);
           }};
 }
 
@@ -121,36 +114,18 @@ Verb add_cancel_image_creation(CLI::App& app) {
   CLI::App* cmd =
       app.add_subcommand("cancel-image-creation", "Cancel an image's build (only before it ended)");
   cmd->add_option("--image-build-version-arn", *arn, "The image")->required();
-  cmd->add_option("--client-token", *token, "Idempotency token (accepted, not used)");
+  cmd->add_option("--client-token", *token, "Idempotency token (a new one when not given)");
   auto output = add_output_option(cmd);
   return {cmd, [arn, token, output](Context& context) {
-            return with_catalog(context, [&](state::Catalog& catalog) {
-              Result<Json> image = catalog.get_image(*arn);
-              if (!image) {
-                return report_resource_error(image.error());
-              }
-              std::string status =
-                  image->contains("state") ? (*image)["state"].value("status", "") : std::string();
-              std::optional<state::ImageStatus> current = state::parse_image_status(status);
-              if (current && state::is_terminal(*current)) {
-                return report_resource_error(make_error(
-                    ErrorCode::kConflict,
-                    "the image {} is {}: only an image still being built can be cancelled",
-                    *arn,
-                    status));
-              }
-              Result<Json> updated = catalog.set_image_status(
-                  *arn, state::ImageStatus::kCancelled, "Cancelled by cancel-image-creation");
-              if (!updated) {
-                return report_resource_error(updated.error());
-              }
-              Json request = {{"clientToken", token->empty() ? new_request_id() : *token}};
-              print_created(request,
-                            "imageBuildVersionArn",
-                            updated->value("arn", *arn),
-                            output_format(*output, OutputFormat::kJson));
-              return 0;
-            });
+            Json request = {{"imageBuildVersionArn", *arn}};
+            if (!token->empty()) {
+              request["clientToken"] = *token;
+            }
+            return call_and_print(context,
+                                  "CancelImageCreation",
+                                  request,
+                                  output_format(*output, OutputFormat::kJson),
+                                  arn_text("CancelImageCreation"));
           }};
 }
 
@@ -164,47 +139,37 @@ std::vector<Verb> add_image_verbs(CLI::App& app) {
       {"get-image",
        "Show an image: its status, the recipe and configurations it was made from, its outputs",
        "--image-build-version-arn",
-       "image",
-       ResourceKind::kImage,
-       [](state::Catalog& catalog, std::string_view arn) { return catalog.get_image(arn); }}));
-  verbs.push_back(
-      add_list_verb(app,
-                    {"list-images",
-                     "The newest build of each image version",
-                     "imageVersionList",
-                     true,
-                     true,
-                     "",
-                     {{"NAME", "/name"},
-                      {"VERSION", "/version"},
-                      {"TYPE", "/type"},
-                      {"CREATED", "/dateCreated"},
-                      {"ARN", "/arn"}},
-                     [](state::Catalog& catalog, const state::ListQuery& query, std::string_view) {
-                       return catalog.list_images(query);
-                     }}));
-  verbs.push_back(
-      add_list_verb(app,
-                    {"list-image-build-versions",
-                     "Every build of one image version, newest first",
-                     "imageSummaryList",
-                     false,
-                     false,
-                     "--image-version-arn",
-                     {{"ARN", "/arn"},
-                      {"STATUS", "/state/status"},
-                      {"CREATED", "/dateCreated"},
-                      {"BUILD TYPE", "/buildType"}},
-                     [](state::Catalog& catalog, const state::ListQuery&, std::string_view arn) {
-                       return catalog.list_image_build_versions(arn);
-                     }}));
+       "GetImage",
+       ResourceKind::kImage}));
+  verbs.push_back(add_list_verb(app,
+                                {"list-images",
+                                 "The newest build of each image version",
+                                 "ListImages",
+                                 true,
+                                 true,
+                                 "",
+                                 {{"NAME", "/name"},
+                                  {"VERSION", "/version"},
+                                  {"TYPE", "/type"},
+                                  {"CREATED", "/dateCreated"},
+                                  {"ARN", "/arn"}}}));
+  verbs.push_back(add_list_verb(app,
+                                {"list-image-build-versions",
+                                 "Every build of one image version, newest first",
+                                 "ListImageBuildVersions",
+                                 false,
+                                 false,
+                                 "--image-version-arn",
+                                 {{"ARN", "/arn"},
+                                  {"STATUS", "/state/status"},
+                                  {"CREATED", "/dateCreated"},
+                                  {"BUILD TYPE", "/buildType"}}}));
   verbs.push_back(add_cancel_image_creation(app));
-  verbs.push_back(add_delete_verb(
-      app,
-      {"delete-image",
-       "Delete an image's record (only once its build ended)",
-       "--image-build-version-arn",
-       [](state::Catalog& catalog, std::string_view arn) { return catalog.delete_image(arn); }}));
+  verbs.push_back(add_delete_verb(app,
+                                  {"delete-image",
+                                   "Delete an image's record (only once its build ended)",
+                                   "--image-build-version-arn",
+                                   "DeleteImage"}));
   return verbs;
 }
 

@@ -110,6 +110,34 @@ int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   return t.failure ? 1 : 0;
 }
 
+// One header line; a status line (a new response after a redirect or 100) starts the list again.
+size_t on_header(char* data, size_t size, size_t count, void* user) {
+  auto& t = *static_cast<Transfer*>(user);
+  const size_t n = size * count;
+  std::string_view line(data, n);
+  if (line.starts_with("HTTP/")) {
+    t.response.headers.clear();
+    return n;
+  }
+  size_t colon = line.find(':');
+  if (colon == std::string_view::npos) {
+    return n;
+  }
+  std::string name(line.substr(0, colon));
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) {
+    return static_cast<char>(std::tolower(c));
+  });
+  std::string_view value = line.substr(colon + 1);
+  while (!value.empty() && std::isspace(static_cast<unsigned char>(value.front())) != 0) {
+    value.remove_prefix(1);
+  }
+  while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back())) != 0) {
+    value.remove_suffix(1);
+  }
+  t.response.headers.emplace_back(std::move(name), std::string(value));
+  return n;
+}
+
 Status open_upload(const HttpRequest& request, Transfer& t) {
   if (request.method != "PUT" || request.upload_file.empty()) {
     return ok_status();
@@ -168,6 +196,8 @@ void set_common(Options& o, const HttpRequest& request, Transfer& t, curl_slist*
       .set(CURLOPT_ERRORBUFFER, t.error_text)
       .set(CURLOPT_WRITEFUNCTION, &on_body)
       .set(CURLOPT_WRITEDATA, &t)
+      .set(CURLOPT_HEADERFUNCTION, &on_header)
+      .set(CURLOPT_HEADERDATA, &t)
       .set(CURLOPT_NOPROGRESS, 0L)
       .set(CURLOPT_XFERINFOFUNCTION, &on_progress)
       .set(CURLOPT_XFERINFODATA, &t)
@@ -185,6 +215,13 @@ void set_common(Options& o, const HttpRequest& request, Transfer& t, curl_slist*
 void set_method(Options& o, const HttpRequest& request, Transfer& t) {
   if (request.method == "HEAD") {
     o.set(CURLOPT_NOBODY, 1L);
+  } else if (request.method == "PUT" && request.upload_file.empty() && !request.body.empty()) {
+    // From memory: POSTFIELDS under the PUT method, so SigV4 hashes the body.
+    o.set(CURLOPT_CUSTOMREQUEST, "PUT")
+        .set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()))
+        .set(CURLOPT_POSTFIELDS, request.body.data());
+  } else if (request.method == "DELETE") {
+    o.set(CURLOPT_CUSTOMREQUEST, "DELETE");
   } else if (request.method == "PUT") {
     o.set(CURLOPT_UPLOAD, 1L)
         .set(CURLOPT_INFILESIZE_LARGE, t.upload_size)
@@ -280,6 +317,15 @@ Result<HttpResponse> http_perform(const HttpRequest& request,
   curl_easy_getinfo(easy.get(), CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
   t.response.content_length = static_cast<int64_t>(length);
   return std::move(t.response);
+}
+
+std::string HttpResponse::header(std::string_view name) const {
+  for (const auto& [key, value] : headers) {
+    if (key == name) {
+      return value;
+    }
+  }
+  return "";
 }
 
 ErrorCode error_code_for_http_status(long status) {

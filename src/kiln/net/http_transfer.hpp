@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "kiln/base/result.hpp"
@@ -39,15 +40,15 @@ struct AwsSigning {
 };
 
 struct HttpRequest {
-  std::string method = "GET";        // GET, HEAD, PUT or POST
+  std::string method = "GET";        // GET, HEAD, PUT, POST or DELETE
   std::string url;                   // may hold secrets in its query: never logged as is
   std::vector<std::string> headers;  // "Name: value"
   bool follow_redirects = false;
   bool verify_tls = true;
-  // PUT: the file streamed as the body; empty path: an empty body.
+  // PUT: the file streamed as the body; empty path: `body` (often empty).
   std::filesystem::path upload_file;
-  // POST: the body, sent from memory (SigV4 signs its SHA-256). Its Content-Type goes in
-  // `headers` (libcurl's default is application/x-www-form-urlencoded).
+  // POST, and PUT without an upload_file: the body, sent from memory (SigV4 signs its SHA-256).
+  // Its Content-Type goes in `headers` (libcurl's default is application/x-www-form-urlencoded).
   std::string body;
   std::string user_agent = "kiln-toe";
   std::optional<AwsSigning> signing;
@@ -58,6 +59,10 @@ struct HttpResponse {
   uint64_t body_bytes = 0;      // bytes of a 200 response given to the sink
   int64_t content_length = -1;  // the Content-Length header, -1 when absent
   std::string error_body;       // the start of the body of any other status, for error messages
+  // The final response's headers: names lower-cased, values trimmed.
+  std::vector<std::pair<std::string, std::string>> headers;
+  // The value of header `name` (lower-case); "" when absent.
+  std::string header(std::string_view name) const;
 };
 
 // Receives the body of a 200 response in chunks. An error stops the transfer and is returned.

@@ -269,12 +269,8 @@ Result<std::string> Service::create_image(const Json& request) {
     if (!impl_->accepting()) {
       return make_error(ErrorCode::kUnavailable, "kiln is shutting down: no new builds");
     }
-    std::string recipe_arn = request.value("imageRecipeArn", "");
-    uint32_t min_build = 1;
-    if (Result<Json> recipe = impl_->catalog->get_image_recipe(recipe_arn)) {
-      min_build = build::first_free_build(
-          impl_->images->store(), recipe->value("name", ""), recipe->value("version", ""));
-    }
+    uint32_t min_build = build::first_free_build_of_recipe(
+        impl_->images->store(), *impl_->catalog, request.value("imageRecipeArn", ""));
     state::Created created = KILN_TRY(impl_->catalog->create_image(request, min_build));
     arn = created.arn;
   }
@@ -289,17 +285,7 @@ Result<std::string> Service::start_pipeline_execution(const std::string& pipelin
 
 Status Service::cancel_image(const std::string& image_arn) {
   std::lock_guard<std::mutex> lock(impl_->catalog_mutex);
-  Json image = KILN_TRY(impl_->catalog->get_image(image_arn));
-  std::string status = image.value("state", Json::object()).value("status", "");
-  std::optional<ImageStatus> parsed = state::parse_image_status(status);
-  if (parsed && state::is_terminal(*parsed)) {
-    return make_error(ErrorCode::kConflict,
-                      "the image {} is {}: only an image still being built can be cancelled",
-                      image_arn,
-                      status);
-  }
-  KILN_TRY(impl_->catalog->set_image_status(
-      image_arn, ImageStatus::kCancelled, "Cancelled by CancelImageCreation"));
+  KILN_TRY(build::cancel_image(*impl_->catalog, image_arn, "Cancelled by CancelImageCreation"));
   std::lock_guard<std::mutex> queue_lock(impl_->mutex);
   if (auto it = impl_->running.find(image_arn); it != impl_->running.end()) {
     it->second->store(true);

@@ -13,11 +13,8 @@ Result<std::string> Service::Impl::start_pipeline(const std::string& pipeline_ar
     return make_error(ErrorCode::kUnavailable, "kiln is shutting down: no new builds");
   }
   Json pipeline = KILN_TRY(catalog->get_image_pipeline(pipeline_arn));
-  uint32_t min_build = 1;
-  if (Result<Json> recipe = catalog->get_image_recipe(pipeline.value("imageRecipeArn", ""))) {
-    min_build = build::first_free_build(
-        images->store(), recipe->value("name", ""), recipe->value("version", ""));
-  }
+  uint32_t min_build = build::first_free_build_of_recipe(
+      images->store(), *catalog, pipeline.value("imageRecipeArn", ""));
   state::Created created =
       KILN_TRY(catalog->create_pipeline_image(pipeline_arn, scheduled, min_build));
   enqueue(created.arn);
