@@ -322,6 +322,11 @@ Status Server::bind() {
         send(res, error_reply({"ServiceException", "Internal error: " + what}), make_uuid_v4());
       });
 
+  // Headers and body go out in two writes: without TCP_NODELAY the second waits for the first's
+  // delayed ACK (~40 ms per response). Clients such as the AWS CLI keep connections open: do not
+  // close one every 5 requests (cpp-httplib's default).
+  http.set_tcp_nodelay(true);
+  http.set_keep_alive_max_count(1000);
   int port = options.port;
   if (port == 0) {
     port = http.bind_to_any_port(options.host);

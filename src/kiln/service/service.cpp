@@ -242,6 +242,11 @@ Service::~Service() {
 
 Result<std::unique_ptr<Service>> Service::start(ServiceOptions options, const Clock& clock) {
   auto impl = std::make_unique<Impl>(std::move(options), clock);
+  std::error_code ec;
+  std::filesystem::create_directories(impl->options.root, ec);
+  if (ec) {
+    return make_error(ErrorCode::kIo, "creating {}: {}", impl->options.root.string(), ec.message());
+  }
   impl->catalog = KILN_TRY(impl->open_catalog());
   impl->images = KILN_TRY(image::Images::open(impl->options.root));
   impl->notifier = std::make_unique<notify::Notifier>(impl->options.topics, impl->options.delivery);

@@ -123,11 +123,27 @@ Result<VersionedRow> Catalog::Impl::resolve(std::string_view table,
                                             const ImageBuilderArn& arn,
                                             const std::string& owner,
                                             std::string_view text) const {
-  std::vector<VersionedRow> rows = KILN_TRY(versioned_rows(table, owner, arn.name));
+  // Versions first, without the documents: only the match's document is read and parsed (a name
+  // with a thousand builds costs a thousand small rows, not a thousand JSON parses).
+  bool has_build = table != "image_recipes";
+  std::string sql = fmt::format(
+      "SELECT arn, major, minor, patch, {} FROM {} WHERE owner = ? AND name = ? "
+      "ORDER BY major DESC, minor DESC, patch DESC, 5 DESC",
+      has_build ? "build" : "0",
+      table);
+  Statement stmt = KILN_TRY(db.prepare(sql));
+  stmt.bind_all(owner, arn.name);
   catalog::VersionFilter filter = arn.version.value_or(catalog::VersionFilter());
-  for (VersionedRow& row : rows) {  // newest first
+  while (KILN_TRY(stmt.step())) {  // newest first
+    VersionedRow row;
+    row.version.major = static_cast<uint32_t>(stmt.column_int(1));
+    row.version.minor = static_cast<uint32_t>(stmt.column_int(2));
+    row.version.patch = static_cast<uint32_t>(stmt.column_int(3));
+    row.build = static_cast<uint32_t>(stmt.column_int(4));
     if (filter.matches(row.version) && (!arn.build || *arn.build == row.build)) {
-      return std::move(row);
+      row.arn = stmt.column_text(0);
+      row.document = KILN_TRY(find_by_arn(table, row.arn));
+      return row;
     }
   }
   return make_error(
