@@ -44,7 +44,16 @@ start_daemon() {
     sleep 0.1
   done
   STARTS=$((${STARTS:-1} + 1))
-  trap '_stop_daemon; _kiln_cleanup' EXIT
+  trap '_stop_daemon; _stop_servers; _kiln_cleanup' EXIT
+}
+
+# Loopback servers a test started ($SERVER_PIDS), stopped when it ends.
+SERVER_PIDS=""
+_stop_servers() {
+  local pid
+  for pid in $SERVER_PIDS; do
+    kill "$pid" 2>/dev/null || true
+  done
 }
 
 _stop_daemon() {
@@ -195,7 +204,8 @@ test_notifications_and_s3_logs() {
   NODE_OPTIONS=--openssl-legacy-provider "$SERVERS/node_modules/.bin/s3rver" --directory "$T/s3" \
     --port "$s3_port" --address 127.0.0.1 --silent >"$T/s3.log" 2>&1 &
   local s3=$!
-  trap 'kill $hook $s3 2>/dev/null || true; _stop_daemon; _kiln_cleanup' EXIT
+  SERVER_PIDS="$hook $s3"
+  trap '_stop_servers; _kiln_cleanup' EXIT
   local i
   for i in $(seq 1 100); do
     curl -s -o /dev/null "http://127.0.0.1:$hook_port/count?path=x" &&
