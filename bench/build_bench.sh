@@ -29,9 +29,8 @@ W=$(mktemp -d "${TMPDIR:-/tmp}/kiln-build-bench.XXXXXX")
 trap 'buildah --root "$W/buildah" --runroot "$W/buildah-run" rm --all >/dev/null 2>&1 || true; rm -rf "$W"' EXIT
 ROOT=$W/root
 
-now() { date +%s.%N; }
-calc() { awk "BEGIN { print $1 }"; }
-median() { sort -n | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.3f", m }'; }
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 # The same two steps for both tools.
 STEP1='mkdir -p /opt/app && head -c 1048576 /dev/zero > /opt/app/data.bin'

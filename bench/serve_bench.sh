@@ -22,9 +22,8 @@ DAEMON=
 trap '[ -n "$DAEMON" ] && kill -TERM $DAEMON 2>/dev/null; wait 2>/dev/null; rm -rf "$W"' EXIT
 KEY=AKIDKILNBENCH000001
 SECRET=kiln-bench-secret
-now() { date +%s.%N; }
-calc() { awk "BEGIN { print $1 }"; }
-median() { sort -n | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.3f", m }'; }
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 cat >"$W/app.yaml" <<'EOF'
 name: app
