@@ -228,3 +228,41 @@ bootstrap_busybox() {
 tar_list() {
   tar -tf "$1" | sed -e 's|^\./||' -e 's|/$||' | grep -v '^\.\?$' | sort
 }
+
+# ---- the daemon -----------------------------------------------------------------------------
+
+# start_kiln_daemon ROOT [ARGS...]: `kiln serve` over ROOT on a free loopback port with the access
+# key $KEY_ID/$SECRET; its pid in $DAEMON, its port in $PORT. Its output is appended to
+# $T/daemon.log (a restart adds to it; the port is read from the newest start).
+start_kiln_daemon() {
+  local root=$1
+  shift
+  mkdir -p "$root"
+  local before
+  before=$(grep -c 'listening on' "$T/daemon.log" 2>/dev/null || true)
+  KILN_ACCESS_KEY_ID=$KEY_ID KILN_SECRET_ACCESS_KEY=$SECRET \
+    "$KILN" --root "$root" serve --listen 127.0.0.1:0 "$@" >>"$T/daemon.log" 2>&1 &
+  DAEMON=$!
+  local tenths=300 starts
+  PORT=
+  while [ -z "$PORT" ]; do
+    starts=$(grep -c 'listening on' "$T/daemon.log" 2>/dev/null || true)
+    if [ "${starts:-0}" -gt "${before:-0}" ]; then
+      PORT=$(grep -o 'listening on http[s]*://127.0.0.1:[0-9]*' "$T/daemon.log" | tail -n 1 |
+        grep -o '[0-9]*$')
+      break
+    fi
+    kill -0 "$DAEMON" 2>/dev/null || fail "kiln serve exited: $(cat "$T/daemon.log")"
+    tenths=$((tenths - 1))
+    [ "$tenths" -gt 0 ] || fail "kiln serve did not start listening: $(cat "$T/daemon.log")"
+    sleep 0.1
+  done
+}
+
+# stop_kiln_daemon: SIGTERM to the daemon, SIGKILL when it has not ended within 30 s.
+stop_kiln_daemon() {
+  if [ -n "${DAEMON:-}" ] && kill -0 "$DAEMON" 2>/dev/null; then
+    kill -TERM "$DAEMON" 2>/dev/null || true
+    timeout 30 tail --pid="$DAEMON" -f /dev/null 2>/dev/null || kill -KILL "$DAEMON" 2>/dev/null || true
+  fi
+}

@@ -16,30 +16,14 @@ unset KILN_REGION KILN_ACCOUNT_ID KILN_ENDPOINT AWS_ACCESS_KEY_ID AWS_SECRET_ACC
 KEY_ID=AKIDKILNREMOTE00001
 SECRET=kiln-remote-secret-0001
 
-# start_daemon: kiln serve over $T/daemon-root on a free loopback port; $PORT, $DAEMON.
+# start_daemon: kiln serve over $T/daemon-root (kiln_lib.sh's start_kiln_daemon).
 start_daemon() {
-  mkdir -p "$T/daemon-root"
-  KILN_ACCESS_KEY_ID=$KEY_ID KILN_SECRET_ACCESS_KEY=$SECRET \
-    "$KILN" --root "$T/daemon-root" serve --listen 127.0.0.1:0 >"$T/daemon.log" 2>&1 &
-  DAEMON=$!
+  start_kiln_daemon "$T/daemon-root"
   trap '_stop_daemon; _kiln_cleanup' EXIT
-  local tenths=300
-  PORT=
-  while [ -z "$PORT" ]; do
-    PORT=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$T/daemon.log" 2>/dev/null |
-      grep -o '[0-9]*$' || true)
-    kill -0 "$DAEMON" 2>/dev/null || fail "kiln serve exited: $(cat "$T/daemon.log")"
-    tenths=$((tenths - 1))
-    [ "$tenths" -gt 0 ] || fail "kiln serve did not start listening: $(cat "$T/daemon.log")"
-    sleep 0.1
-  done
 }
 
 _stop_daemon() {
-  if [ -n "${DAEMON:-}" ] && kill -0 "$DAEMON" 2>/dev/null; then
-    kill -TERM "$DAEMON" 2>/dev/null || true
-    timeout 30 tail --pid="$DAEMON" -f /dev/null 2>/dev/null || kill -KILL "$DAEMON" 2>/dev/null || true
-  fi
+  stop_kiln_daemon
   # The daemon's instances live under its root.
   ROOT=$T/daemon-root _kiln_cleanup_instances
 }

@@ -21,30 +21,11 @@ SERVERS=$SRC/tests/servers
 
 # ---- the daemon -----------------------------------------------------------------------------
 
-# start_daemon [ARGS...]: kiln serve on a free loopback port; $PORT, $DAEMON (pid), log in
-# $T/daemon.log (appended across restarts).
+# start_daemon [ARGS...]: kiln serve over $ROOT (kiln_lib.sh's start_kiln_daemon), stopped with
+# the test's servers when the test ends.
 start_daemon() {
-  KILN_ACCESS_KEY_ID=$KEY_ID KILN_SECRET_ACCESS_KEY=$SECRET \
-    "$KILN" --root "$ROOT" serve --listen 127.0.0.1:0 "$@" >>"$T/daemon.log" 2>&1 &
-  DAEMON=$!
-  local tenths=300
-  PORT=
-  while [ -z "$PORT" ]; do
-    PORT=$(grep -o 'listening on http[s]*://127.0.0.1:[0-9]*' "$T/daemon.log" 2>/dev/null |
-      tail -n 1 | grep -o '[0-9]*$' || true)
-    if [ -n "$PORT" ] && [ "$(grep -c 'listening on' "$T/daemon.log")" -lt "${STARTS:-1}" ]; then
-      PORT=
-    fi
-    if ! kill -0 "$DAEMON" 2>/dev/null; then
-      cat "$T/daemon.log" >&2
-      fail "kiln serve exited"
-    fi
-    tenths=$((tenths - 1))
-    [ "$tenths" -gt 0 ] || fail "kiln serve did not start listening: $(cat "$T/daemon.log")"
-    sleep 0.1
-  done
-  STARTS=$((${STARTS:-1} + 1))
-  trap '_stop_daemon; _stop_servers; _kiln_cleanup' EXIT
+  start_kiln_daemon "$ROOT" "$@"
+  trap 'stop_kiln_daemon; _stop_servers; _kiln_cleanup' EXIT
 }
 
 # Loopback servers a test started ($SERVER_PIDS), stopped when it ends.
@@ -56,12 +37,6 @@ _stop_servers() {
   done
 }
 
-_stop_daemon() {
-  if [ -n "${DAEMON:-}" ] && kill -0 "$DAEMON" 2>/dev/null; then
-    kill -TERM "$DAEMON" 2>/dev/null || true
-    timeout 30 tail --pid="$DAEMON" -f /dev/null 2>/dev/null || kill -KILL "$DAEMON" 2>/dev/null || true
-  fi
-}
 
 # ib ARGS...: `aws imagebuilder ARGS` against the daemon; stdout in $OUT, stderr in $ERR, $RC.
 ib() {
