@@ -1,28 +1,63 @@
 #include "kiln/api/operations.hpp"
 
+#include <optional>
+
+#include "kiln/state/catalog.hpp"
+
 namespace kiln::api {
+
+namespace {
+
+// The Create operations' members are the catalog's (state::create_request_members, the one list
+// of each request's members) plus clientToken: filled in below rather than written again here.
+std::vector<Operation> with_create_members(std::vector<Operation> table) {
+  for (Operation& op : table) {
+    std::optional<catalog::ResourceType> type;
+    switch (op.id) {
+      case OperationId::kCreateComponent:
+        type = catalog::ResourceType::kComponent;
+        break;
+      case OperationId::kCreateImageRecipe:
+        type = catalog::ResourceType::kImageRecipe;
+        break;
+      case OperationId::kCreateInfrastructureConfiguration:
+        type = catalog::ResourceType::kInfrastructureConfiguration;
+        break;
+      case OperationId::kCreateDistributionConfiguration:
+        type = catalog::ResourceType::kDistributionConfiguration;
+        break;
+      case OperationId::kCreateImagePipeline:
+        type = catalog::ResourceType::kImagePipeline;
+        break;
+      case OperationId::kCreateImage:
+        type = catalog::ResourceType::kImage;
+        break;
+      default:
+        break;
+    }
+    if (type) {
+      op.members = state::create_request_members(*type);
+      op.members.push_back("clientToken");
+      if (op.id == OperationId::kCreateComponent) {
+        op.members.push_back("dryRun");  // the one served Create whose model has it
+      }
+    }
+  }
+  return table;
+}
+
+}  // namespace
 
 const std::vector<Operation>& operations() {
   // Method, path and members as botocore's service-2.json has them (operations_test.cpp).
-  static const std::vector<Operation> table = {
+  static const std::vector<Operation> table = with_create_members({
       {OperationId::kCreateComponent,
        OperationKind::kCreate,
        "CreateComponent",
        "PUT",
        "/CreateComponent",
        {},
-       {"name",
-        "semanticVersion",
-        "description",
-        "changeDescription",
-        "platform",
-        "supportedOsVersions",
-        "data",
-        "uri",
-        "kmsKeyId",
-        "tags",
-        "clientToken",
-        "dryRun"},
+       {},
        {"name", "semanticVersion", "platform", "clientToken"},
        "componentBuildVersionArn"},
       {OperationId::kGetComponent,
@@ -67,17 +102,7 @@ const std::vector<Operation>& operations() {
        "PUT",
        "/CreateImageRecipe",
        {},
-       {"name",
-        "description",
-        "semanticVersion",
-        "components",
-        "parentImage",
-        "blockDeviceMappings",
-        "tags",
-        "workingDirectory",
-        "additionalInstanceConfiguration",
-        "amiTags",
-        "clientToken"},
+       {},
        {"name", "semanticVersion", "parentImage", "clientToken"},
        "imageRecipeArn"},
       {OperationId::kGetImageRecipe,
@@ -113,21 +138,7 @@ const std::vector<Operation>& operations() {
        "PUT",
        "/CreateInfrastructureConfiguration",
        {},
-       {"name",
-        "description",
-        "instanceTypes",
-        "instanceProfileName",
-        "securityGroupIds",
-        "subnetId",
-        "logging",
-        "keyPair",
-        "terminateInstanceOnFailure",
-        "snsTopicArn",
-        "resourceTags",
-        "instanceMetadataOptions",
-        "tags",
-        "placement",
-        "clientToken"},
+       {},
        {"name", "instanceProfileName", "clientToken"},
        "infrastructureConfigurationArn"},
       {OperationId::kUpdateInfrastructureConfiguration,
@@ -185,7 +196,7 @@ const std::vector<Operation>& operations() {
        "PUT",
        "/CreateDistributionConfiguration",
        {},
-       {"name", "description", "distributions", "tags", "clientToken"},
+       {},
        {"name", "distributions", "clientToken"},
        "distributionConfigurationArn"},
       {OperationId::kUpdateDistributionConfiguration,
@@ -230,23 +241,7 @@ const std::vector<Operation>& operations() {
        "PUT",
        "/CreateImagePipeline",
        {},
-       {"name",
-        "description",
-        "imageRecipeArn",
-        "containerRecipeArn",
-        "infrastructureConfigurationArn",
-        "distributionConfigurationArn",
-        "imageTestsConfiguration",
-        "enhancedImageMetadataEnabled",
-        "schedule",
-        "status",
-        "tags",
-        "imageTags",
-        "clientToken",
-        "imageScanningConfiguration",
-        "workflows",
-        "executionRole",
-        "loggingConfiguration"},
+       {},
        {"name", "infrastructureConfigurationArn", "clientToken"},
        "imagePipelineArn"},
       {OperationId::kUpdateImagePipeline,
@@ -324,18 +319,7 @@ const std::vector<Operation>& operations() {
        "PUT",
        "/CreateImage",
        {},
-       {"imageRecipeArn",
-        "containerRecipeArn",
-        "distributionConfigurationArn",
-        "infrastructureConfigurationArn",
-        "imageTestsConfiguration",
-        "enhancedImageMetadataEnabled",
-        "tags",
-        "clientToken",
-        "imageScanningConfiguration",
-        "workflows",
-        "executionRole",
-        "loggingConfiguration"},
+       {},
        {"infrastructureConfigurationArn", "clientToken"},
        "imageBuildVersionArn"},
       {OperationId::kGetImage,
@@ -383,7 +367,7 @@ const std::vector<Operation>& operations() {
        {"imageBuildVersionArn"},
        {"imageBuildVersionArn"},
        "imageBuildVersionArn"},
-  };
+  });
   return table;
 }
 
