@@ -6,14 +6,21 @@ set -euo pipefail
 packages=(
   # toolchain
   build-essential cmake ninja-build pkg-config clang clang-format
+  # the sanitizer and libFuzzer runtimes of clang (scripts/test.sh's build-asan tree, fuzz/)
+  libclang-rt-14-dev
   # libraries kiln links (docs/DEPENDENCIES.md says why each is there)
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libfmt-dev libcurl4-openssl-dev
   libre2-dev libssl-dev libarchive-dev libzstd-dev zlib1g-dev libsqlite3-dev
-  libcpp-httplib-dev libhowardhinnant-date-dev
+  libcpp-httplib-dev libhowardhinnant-date-dev libboost-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev busybox-static python3
+  # commands the tests run (each test that needs one fails in CI when it is missing, never
+  # skips): the API's clients, the shell linter, certificates, archives, processes
+  curl python3-boto3 python3-botocore shellcheck openssl tar gzip zstd procps iproute2
   # tools the runner drives inside instances; instances and images
-  bash coreutils util-linux bubblewrap mmdebstrap
+  bash coreutils util-linux bubblewrap mmdebstrap e2fsprogs
+  # instances' own network: user-mode network stacks (docs/security.md)
+  passt slirp4netns
   # independent OCI tools that check kiln's images in tests
   skopeo umoci
   # the AWS CLI, the API's client in the daemon's tests

@@ -2,7 +2,9 @@
 
 // For tests: real servers on 127.0.0.1, started as child processes that live as long as their
 // Server object — tests/servers/http_fixture.py (python3) and s3rver (npm, tests/servers). A
-// server that cannot start says why in `failure`, which tests turn into a skip.
+// server that cannot start says why in `failure`, which tests turn into a failure, never a skip:
+// scripts/install-deps.sh installs what they need, so a server that does not start is a broken
+// machine or a broken fixture, and CI must say so.
 
 #include <chrono>
 #include <filesystem>

@@ -98,15 +98,15 @@ class HttpFixtureTest : public ::testing::Test {
     fs::create_directories(root());
     server_ = std::make_unique<Server>(
         net::testing::start_http_fixture(root(), {"--aws-token", "SESSIONTOKEN"}));
-    skip_reason_ = server_->failure;
+    start_failure_ = server_->failure;
   }
   static void TearDownTestSuite() {
     server_.reset();
     dir_.reset();
   }
   void SetUp() override {
-    if (!skip_reason_.empty()) {
-      GTEST_SKIP() << skip_reason_;
+    if (!start_failure_.empty()) {
+      FAIL() << "the test server did not start: " << start_failure_;
     }
     Result<TempDir> work = TempDir::create("kiln-http-work-");
     ASSERT_TRUE(work.ok());
@@ -146,7 +146,7 @@ class HttpFixtureTest : public ::testing::Test {
 
   static inline std::unique_ptr<TempDir> dir_;
   static inline std::unique_ptr<Server> server_;
-  static inline std::string skip_reason_;
+  static inline std::string start_failure_;
   std::unique_ptr<TempDir> work_;
 };
 
@@ -428,15 +428,15 @@ class S3Test : public ::testing::Test {
     dir_ = std::make_unique<TempDir>(TempDir::create("kiln-s3-test-").value());
     fs::create_directories(dir_->path() / "data");
     server_ = std::make_unique<Server>(net::testing::start_s3rver(dir_->path() / "data"));
-    skip_reason_ = server_->failure;
+    start_failure_ = server_->failure;
   }
   static void TearDownTestSuite() {
     server_.reset();
     dir_.reset();
   }
   void SetUp() override {
-    if (!skip_reason_.empty()) {
-      GTEST_SKIP() << skip_reason_;
+    if (!start_failure_.empty()) {
+      FAIL() << "the test server did not start: " << start_failure_;
     }
     Result<TempDir> work = TempDir::create("kiln-s3-work-");
     ASSERT_TRUE(work.ok());
@@ -484,7 +484,7 @@ class S3Test : public ::testing::Test {
 
   static inline std::unique_ptr<TempDir> dir_;
   static inline std::unique_ptr<Server> server_;
-  static inline std::string skip_reason_;
+  static inline std::string start_failure_;
   std::unique_ptr<TempDir> work_;
   std::string bucket_;
 };
