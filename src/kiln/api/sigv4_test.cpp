@@ -194,6 +194,34 @@ TEST(SigV4Test, TamperedRequestsFail) {
   EXPECT_TRUE(verify(extra, credentials(), local_options(), fixed_time()).ok);
 }
 
+// Every character of the signature counts: one that differs only in its last (or first) hex
+// digit, a prefix of the right one, or the right one with more after it is refused. (A check
+// that compared only part of the signature passed every other test: docs/security/mutation.md.)
+TEST(SigV4Test, SignatureDifferingInOneCharacterFails) {
+  const Vector v = botocore_vectors()[0];
+  const std::string right = parse_authorization(v.authorization).authorization->signature;
+  ASSERT_EQ(right.size(), 64u);
+  ASSERT_TRUE(verify(signed_request(v), credentials(), local_options(), fixed_time()).ok);
+  auto with_signature = [&](const std::string& signature) {
+    Vector changed = v;
+    changed.authorization.replace(changed.authorization.rfind(right), right.size(), signature);
+    return verify(signed_request(changed), credentials(), local_options(), fixed_time());
+  };
+  auto flip = [](char c) { return c == '0' ? '1' : '0'; };
+  for (size_t at : {size_t{63}, size_t{0}, size_t{32}, size_t{31}}) {
+    std::string signature = right;
+    signature[at] = flip(signature[at]);
+    Verification result = with_signature(signature);
+    EXPECT_FALSE(result.ok) << "signature differing at character " << at;
+    EXPECT_EQ(result.error_type, "InvalidSignatureException") << at;
+  }
+  for (const std::string& signature :
+       {right.substr(0, 63), right.substr(0, 32), right + "0", right + right}) {
+    Verification result = with_signature(signature);
+    EXPECT_FALSE(result.ok) << signature;
+  }
+}
+
 TEST(SigV4Test, ClockSkewOfMoreThanFifteenMinutesIsRefused) {
   HttpRequest request = signed_request(botocore_vectors()[0]);
   EXPECT_TRUE(verify(request, credentials(), local_options(), fixed_time() + 15min).ok);

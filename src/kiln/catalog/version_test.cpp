@@ -150,6 +150,22 @@ TEST(VersionFilter, MatchesOnlyItsFixedNodes) {
   EXPECT_TRUE(VersionFilter().matches(v("7.7.7")));
 }
 
+// Every fixed node is compared: an exact filter matches its version and no neighbour (a filter
+// that ignored the patch node passed every other test: docs/security/mutation.md).
+TEST(VersionFilter, ExactFiltersMatchOnlyTheirVersion) {
+  VersionFilter exact = filter("1.2.3");
+  EXPECT_TRUE(exact.matches(v("1.2.3")));
+  for (const char* other :
+       {"1.2.4", "1.2.2", "1.2.0", "1.3.3", "1.1.3", "2.2.3", "0.2.3", "1.2.30", "3.2.1"}) {
+    EXPECT_FALSE(exact.matches(v(other))) << other;
+  }
+  EXPECT_FALSE(VersionFilter::exact(v("0.0.1")).matches(v("0.0.0")));
+  EXPECT_FALSE(filter("1.2.x").matches(v("2.2.0")));
+  EXPECT_FALSE(filter("1.2.x").matches(v("1.1.2")));
+  EXPECT_EQ(newest("1.2.3", {"1.2.4", "1.2.3", "1.3.0"}), "1.2.3");
+  EXPECT_EQ(newest("1.2.3", {"1.2.4", "1.3.3"}), "");
+}
+
 TEST(VersionFilter, ExactFiltersNameTheirVersion) {
   EXPECT_TRUE(filter("1.2.3").is_exact());
   EXPECT_EQ(filter("1.2.3").exact_version(), v("1.2.3"));
