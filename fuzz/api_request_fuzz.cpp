@@ -120,7 +120,8 @@ void check_reply(const api::Reply& reply, std::string_view input) {
   if (message == reply.body.end() || !message->is_string() || message->get<std::string>().empty()) {
     fail("an error reply without a message", body);
   }
-  if (message->get<std::string>().find("[json.exception") != std::string::npos) {
+  if (message->get<std::string>().find("[json.exception") != std::string::npos &&
+      input.find("[json.exception") == std::string_view::npos) {
     fail("the JSON library's text reached a client", body);
   }
 }

@@ -8,6 +8,7 @@
 #include "kiln/api/sigv4.hpp"
 #include "kiln/base/log.hpp"
 #include "kiln/base/strings.hpp"
+#include "kiln/base/text_encoding.hpp"
 
 namespace kiln::api {
 namespace {
@@ -330,11 +331,35 @@ Reply handle_list(const Operation& op,
 
 }  // namespace
 
+namespace {
+
+// `text` with every byte that is not part of valid UTF-8 (surrogates included) replaced by
+// U+FFFD: a message may quote a client's bytes, and the reply must still be JSON.
+std::string valid_utf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  size_t pos = 0;
+  while (pos < text.size()) {
+    std::optional<char32_t> c = next_utf8(text, &pos);
+    if (!c || (*c >= 0xD800 && *c <= 0xDFFF)) {
+      append_utf8(out, 0xFFFD);
+      if (!c) {
+        ++pos;
+      }
+      continue;
+    }
+    append_utf8(out, *c);
+  }
+  return out;
+}
+
+}  // namespace
+
 Reply error_reply(const ApiError& error) {
   Reply reply;
   reply.status = error_status(error.type);
   reply.error_type = error.type;
-  reply.body = {{"message", error.message}};
+  reply.body = {{"message", valid_utf8(error.message)}};
   return reply;
 }
 
@@ -348,7 +373,9 @@ ParsedRequest parse_request(const Operation& op,
     try {
       parsed.members = Json::parse(body);
     } catch (const Json::parse_error& e) {
-      parsed.error = serialization(fmt::format("The request body is not valid JSON: {}", e.what()));
+      // The position only: the library's message quotes the input and its own wording.
+      parsed.error =
+          serialization(fmt::format("The request body is not valid JSON (at byte {})", e.byte));
       return parsed;
     }
     if (!parsed.members.is_object()) {
@@ -443,11 +470,13 @@ PageRequest read_page_request(const Operation& op, const Json& request) {
   return page;
 }
 
-Reply handle(const Operation& op,
-             const Json& request,
-             state::Catalog& catalog,
-             Backend& backend,
-             const std::string& request_id) {
+namespace {
+
+Reply handle_members(const Operation& op,
+                     const Json& request,
+                     state::Catalog& catalog,
+                     Backend& backend,
+                     const std::string& request_id) {
   for (std::string_view required : op.required) {
     auto it = request.find(std::string(required));
     if (it == request.end() || it->is_null()) {
@@ -489,6 +518,23 @@ Reply handle(const Operation& op,
       return handle_list(op, request, catalog, request_id);
   }
   return error_reply({"ServiceException", "unknown operation kind"});
+}
+
+}  // namespace
+
+Reply handle(const Operation& op,
+             const Json& request,
+             state::Catalog& catalog,
+             Backend& backend,
+             const std::string& request_id) {
+  try {
+    return handle_members(op, request, catalog, backend, request_id);
+  } catch (const Json::exception&) {
+    // A member of a type the code reading it did not expect ("dryRun": "yes"): the client's
+    // fault, told without the JSON library's own words.
+    return error_reply(
+        serialization("A member of the request has the wrong type for " + std::string(op.name)));
+  }
 }
 
 }  // namespace kiln::api
