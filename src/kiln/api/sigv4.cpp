@@ -321,12 +321,19 @@ std::optional<SystemTime> parse_amz_date(std::string_view text) {
   tm.tm_hour = number(9, 2);
   tm.tm_min = number(11, 2);
   tm.tm_sec = number(13, 2);
-  if (tm.tm_year < 0 || tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
-      tm.tm_hour < 0 || tm.tm_hour > 23 || tm.tm_min < 0 || tm.tm_min > 59 || tm.tm_sec < 0 ||
-      tm.tm_sec > 60) {
+  // Years 1970-2199 only: system_clock counts nanoseconds in 64 bits, which overflow after 2262
+  // (a date a network peer sends must not be undefined behaviour).
+  if (tm.tm_year < 70 || tm.tm_year > 299 || tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 ||
+      tm.tm_mday > 31 || tm.tm_hour < 0 || tm.tm_hour > 23 || tm.tm_min < 0 || tm.tm_min > 59 ||
+      tm.tm_sec < 0 || tm.tm_sec > 59) {
     return std::nullopt;
   }
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
+  SystemTime time = std::chrono::system_clock::from_time_t(timegm(&tm));
+  // A day the month does not have ("20240230") is not a date, not the next month's.
+  if (format_amz_date(time) != text) {
+    return std::nullopt;
+  }
+  return time;
 }
 
 std::string Authorization::scope() const {
