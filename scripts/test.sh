@@ -116,7 +116,7 @@ fi
 if [[ ,$steps, == *,sanitize,* ]]; then
   step_start "unit tests under ASan+UBSan ($asan)"
   # halt_on_error: the first finding fails the test; detect_leaks: a leak is a finding.
-  ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:detect_leaks=1:strict_string_checks=1} \
+  ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:detect_leaks=1} \
     UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
     run_ctest "$asan/ctest.log" --test-dir "$asan" -L unit --output-on-failure --timeout 900 -j2
   step_end
