@@ -39,6 +39,18 @@ all_mounts_mentioning() {
   done | sort -u
 }
 
+# mounts_besides_disk ID: host mounts naming the instance's folder other than its disk (the one
+# mount an instance has on the host, <folder>/disk, from launch to terminate).
+mounts_besides_disk() {
+  mounts_under "$ROOT/instances/$1" | grep -v -F -- " $ROOT/instances/$1/disk " || true
+}
+
+# assert_disk_mounted ID: the instance's disk is mounted on the host at <folder>/disk.
+assert_disk_mounted() {
+  awk -v p="$ROOT/instances/$1/disk" '$5 == p' /proc/self/mountinfo | grep -q . ||
+    fail "the disk of $1 is not mounted at $ROOT/instances/$1/disk"
+}
+
 # start_sleeper ID SECONDS: `sleep SECONDS` in the background inside the instance (SECONDS makes
 # it unique, to find it with pgrep from the host).
 start_sleeper() {
@@ -96,11 +108,12 @@ test_exec() {
   assert_stdout 0 "the host's environment leaking into exec"
 
   # The instance's processes are seen as running; the root of the instance is not mounted on the
-  # host.
+  # host, only its disk is.
   local init
   init=$(instance_field "$ID" initPid)
   kill -0 "$init" 2>/dev/null || fail "initPid $init of a running instance: expected alive"
-  assert_eq "" "$(mounts_under "$ROOT/instances/$ID")" "host mounts naming the instance's folder"
+  assert_eq "" "$(mounts_besides_disk "$ID")" "host mounts naming the instance's folder"
+  assert_disk_mounted "$ID"
 
   # Errors: an unknown or malformed id.
   kiln instance exec i-0123456789abcdef0 -- /bin/true
@@ -364,7 +377,7 @@ test_terminate() {
   start_sleeper "$ID" "$secs"
   init=$(instance_field "$ID" initPid)
   monitor=$(instance_field "$ID" monitorPid)
-  assert_eq "" "$(mounts_under "$ROOT/instances/$ID")" "host mounts naming the instance while it runs"
+  assert_eq "" "$(mounts_besides_disk "$ID")" "host mounts naming the instance while it runs"
 
   kiln_ok instance terminate "$ID"
   assert_contains "$OUT" "$ID" "what instance terminate prints"
@@ -621,7 +634,9 @@ test_dead_and_start() {
   kiln instance exec "$ID" -- /bin/true
   [ "$RC" != 0 ] || fail "exec in a dead instance: expected to fail, got 0"
   [ -s "$ERR" ] || fail "exec in a dead instance: expected an error message, got none"
-  assert_eq "" "$(all_mounts_mentioning "$ROOT/instances/$ID")" "mounts naming a dead instance"
+  # Its disk stays mounted on the host (the writable layer is kept), nothing else.
+  assert_eq "" "$(all_mounts_mentioning "$ROOT/instances/$ID" | grep -v -F -- " $ROOT/instances/$ID/disk " || true)" \
+    "mounts naming a dead instance besides its disk"
 
   kiln_ok instance start "$ID"
   assert_eq running "$(state_of "$ID")" "state after start of a dead instance"

@@ -61,14 +61,15 @@ _kiln_cleanup() {
       umount -l "$mnt" 2>/dev/null || true
     done
   # Processes kiln lost track of: those in another mount namespace whose mounts name this test's
-  # root (a sandbox on it, or a kiln helper inside one).
+  # root (a sandbox on it, or a kiln helper inside one). Not those holding only a copy of an
+  # instance's disk (<instance>/disk), which any namespace made while it was mounted has.
   local f pid own_ns
   own_ns=$(readlink /proc/self/ns/mnt)
   for f in /proc/[0-9]*/mountinfo; do
     pid=${f#/proc/}
     pid=${pid%/mountinfo}
     if [ "$(readlink "/proc/$pid/ns/mnt" 2>/dev/null)" != "$own_ns" ] &&
-      grep -qF -- "$ROOT/" "$f" 2>/dev/null; then
+      grep -F -- "$ROOT/" "$f" 2>/dev/null | grep -qv -- " $ROOT/instances/i-[0-9a-f]*/disk "; then
       echo "    (cleanup: killing process $pid left running on $ROOT)" >&2
       kill -KILL "$pid" 2>/dev/null || true
     fi

@@ -14,6 +14,8 @@
 #include "kiln/base/scope_exit.hpp"
 #include "kiln/build/stage.hpp"
 #include "kiln/distribute/local_region.hpp"
+#include "kiln/instance/disk_size.hpp"
+#include "kiln/os/disk.hpp"
 #include "kiln/os/namespace.hpp"
 
 namespace kiln::build {
@@ -45,6 +47,7 @@ class Build {
   Result<std::string> launch(const store::ImageVersion& image, const std::string& role);
   void finish_instance(const std::string& id, bool failed);
   void remove_instance_mount_points(const std::string& id);
+  std::optional<Failure> with_disk_note(std::optional<Failure> failure, const std::string& id);
   Status set_status(ImageStatus status, const std::string& reason = {});
 
   void emit(Event event);
@@ -239,6 +242,9 @@ Result<std::string> Build::launch(const store::ImageVersion& image, const std::s
   request.lower = std::move(lower);
   request.network = network_;
   request.instance_type = instance_type_;
+  // The root volume's size from the recipe, as AWS sizes the instance's EBS volume.
+  request.disk_size = KILN_TRY(instance::root_volume_size(
+      image_["imageRecipe"].value("blockDeviceMappings", Json::array())));
   const std::string kiln_dir(kInstanceKilnDir);
   request.binds = {
       {env_.toe.launcher, kiln_dir + "/toe/bin/kiln-toe", true},
@@ -283,12 +289,35 @@ void Build::finish_instance(const std::string& id, bool failed) {
 // left in /tmp (a fresh machine starts with an empty /tmp), are not part of the image.
 void Build::remove_instance_mount_points(const std::string& id) {
   instance::Instances instances(env_.root, env_.helpers);
-  fs::path upper = instances.folder(id) / "upper";
+  Result<fs::path> found = instances.upper(id);
+  if (!found) {
+    return;  // the snapshot that follows reports it
+  }
+  fs::path upper = *found;
   std::error_code ec;
   fs::remove_all(upper / std::string(kInstanceKilnDir).substr(1), ec);
   for (const fs::directory_entry& entry : fs::directory_iterator(upper / "tmp", ec)) {
     fs::remove_all(entry.path(), ec);
   }
+}
+
+// A step that failed because the instance's disk filled gets the reason said outright, with the
+// setting that gives more.
+std::optional<Failure> Build::with_disk_note(std::optional<Failure> failure,
+                                             const std::string& id) {
+  if (!failure || failure->cancelled) {
+    return failure;
+  }
+  instance::Instances instances(env_.root, env_.helpers);
+  Result<os::DiskUsage> usage = instances.disk_usage(id);
+  if (usage && usage->full()) {
+    failure->reason += fmt::format(
+        "; the instance's disk is full (limit {}{}; set blockDeviceMappings[].ebs.volumeSize "
+        "(GiB) of /dev/xvda in the recipe for more)",
+        os::format_bytes(usage->size),
+        usage->available >= (uint64_t{1} << 20) ? ", no inode left" : "");
+  }
+  return failure;
 }
 
 std::optional<Failure> Build::build_stage() {
@@ -303,13 +332,13 @@ std::optional<Failure> Build::build_stage() {
   Result<ToeStageResult> ran = run_toe_stage(
       instances, *id, stage, components_, cancel_, [this](Event e) { emit(std::move(e)); });
   if (!ran) {
-    return from_error(ran.error(), "running the build components");
+    return with_disk_note(from_error(ran.error(), "running the build components"), *id);
   }
   if (ran->cancelled) {
     return Failure{"", true};
   }
   if (!ran->ok) {
-    return fail(ran->reason);
+    return with_disk_note(fail(ran->reason), *id);
   }
 
   begin_stage("sanitize");
@@ -331,9 +360,11 @@ std::optional<Failure> Build::build_stage() {
     return Failure{"", true};
   }
   if (sanitized->exit_code != 0 || sanitized->signal != 0) {
-    return fail(fmt::format("sanitizing the build instance failed (exit code {}): {}",
-                            sanitized->exit_code,
-                            tail_lines(sanitized->stderr_text + sanitized->stdout_text, 10)));
+    return with_disk_note(
+        fail(fmt::format("sanitizing the build instance failed (exit code {}): {}",
+                         sanitized->exit_code,
+                         tail_lines(sanitized->stderr_text + sanitized->stdout_text, 10))),
+        *id);
   }
 
   begin_stage("snapshot");
@@ -343,8 +374,12 @@ std::optional<Failure> Build::build_stage() {
   remove_instance_mount_points(*id);
   const state::Account& account = env_.catalog->account();
   image::ImageName name{name_, version_, build_number_, account.region, account.account_id};
+  Result<fs::path> upper = instances.upper(*id);
+  if (!upper) {
+    return from_error(upper.error(), "snapshot of the build instance");
+  }
   Result<store::ImageVersion> made =
-      env_.images->snapshot(instances.folder(*id) / "upper", *parent_, name, "kiln build " + arn_);
+      env_.images->snapshot(*upper, *parent_, name, "kiln build " + arn_);
   if (!made) {
     return from_error(made.error(), "snapshot of the build instance");
   }
@@ -381,13 +416,13 @@ std::optional<Failure> Build::test_stage() {
   Result<ToeStageResult> ran = run_toe_stage(
       instances, *id, stage, components_, cancel_, [this](Event e) { emit(std::move(e)); });
   if (!ran) {
-    return from_error(ran.error(), "running the test components");
+    return with_disk_note(from_error(ran.error(), "running the test components"), *id);
   }
   if (ran->cancelled) {
     return Failure{"", true};
   }
   if (!ran->ok) {
-    return fail(ran->reason);
+    return with_disk_note(fail(ran->reason), *id);
   }
   finish_instance(*id, false);
   return std::nullopt;

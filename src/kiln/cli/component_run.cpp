@@ -27,6 +27,7 @@ struct RunArgs {
   std::vector<std::string> parameters;  // name=value
   std::string network = "host";
   std::string instance_type;
+  std::string disk_size;
   bool keep = false;
   bool quiet = false;
 };
@@ -95,6 +96,13 @@ int run_component(Context& context, const RunArgs& args) {
   request.lower = *lower;
   request.network = args.network == "none" ? instance::Network::kNone : instance::Network::kHost;
   request.instance_type = args.instance_type;
+  if (!args.disk_size.empty()) {
+    Result<uint64_t> size = instance::parse_disk_size(args.disk_size);
+    if (!size) {
+      return report(size.error());
+    }
+    request.disk_size = *size;
+  }
   request.binds = {{toe->launcher, kiln_dir + "/toe/bin/kiln-toe", true},
                    {toe->libexec, kiln_dir + "/toe/libexec/kiln", true},
                    {logs / "documents", kiln_dir + "/documents", true},
@@ -126,6 +134,12 @@ int run_component(Context& context, const RunArgs& args) {
           std::fprintf(stderr, "%s\n", e.text.c_str());
         }
       });
+  // Read before the instance goes: a failure because its disk filled says so.
+  std::string disk_note;
+  if (Result<os::DiskUsage> usage = instances.disk_usage(launched->id); usage && usage->full()) {
+    disk_note = fmt::format(" (the instance's disk is full: limit {}; --disk-size gives more)",
+                            os::format_bytes(usage->size));
+  }
   if (args.keep) {
     note(fmt::format("instance {} kept: kiln instance shell {}", launched->id, launched->id));
   } else if (Status s = instances.terminate(launched->id); !s) {
@@ -133,10 +147,12 @@ int run_component(Context& context, const RunArgs& args) {
   }
   note("logs: " + logs.string());
   if (!result) {
-    return report(result.error());
+    Error error = result.error();
+    error.message += disk_note;
+    return report(error);
   }
   if (!result->ok) {
-    std::fprintf(stderr, "kiln: failed: %s\n", result->reason.c_str());
+    std::fprintf(stderr, "kiln: failed: %s%s\n", result->reason.c_str(), disk_note.c_str());
     return 1;
   }
   std::printf("success\n");
@@ -160,6 +176,9 @@ Verb add_component_run(CLI::App& group) {
   cmd->add_option("--network", args->network, "host (default) or none")
       ->check(CLI::IsMember({"host", "none"}));
   cmd->add_option("--instance-type", args->instance_type, "Resource limits by EC2 name");
+  cmd->add_option("--disk-size",
+                  args->disk_size,
+                  "Size of the instance's disk: 64M, 8G, ... (a bare number is GiB; default 8G)");
   cmd->add_flag("--keep", args->keep, "Keep the instance after the run");
   cmd->add_flag("--quiet,-q", args->quiet, "Print only the result");
   return {cmd, [args](Context& context) { return run_component(context, *args); }};

@@ -1,5 +1,5 @@
-// kiln instance launch REF [--network host|none]: a new instance of an image; its id is the last
-// word printed.
+// kiln instance launch REF [--network host|none] [--type T] [--disk-size SIZE]: a new instance of
+// an image; its id is the last word printed.
 
 #include "kiln/cli/verbs.hpp"
 
@@ -10,6 +10,7 @@ Verb add_instance_launch(CLI::App& group) {
     std::string ref;
     std::string network = "host";
     std::string type;
+    std::string disk_size;
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd = group.add_subcommand("launch", "Launch an instance of an image");
@@ -20,6 +21,10 @@ Verb add_instance_launch(CLI::App& group) {
                   args->type,
                   "Instance type, as EC2 names them (t3.medium, m5.large, ...): its memory, CPUs "
                   "and process limits (default: none)");
+  cmd->add_option("--disk-size",
+                  args->disk_size,
+                  "Size of the instance's disk, its writable layer: 64M, 8G, ... (a bare number "
+                  "is GiB; default 8G). Writes past it fail with \"No space left on device\"");
   return {cmd, [args](Context& context) {
             Result<image::Images*> images = context.images();
             if (!images) {
@@ -39,6 +44,13 @@ Verb add_instance_launch(CLI::App& group) {
                 *lower,
                 args->network == "none" ? instance::Network::kNone : instance::Network::kHost};
             request.instance_type = args->type;
+            if (!args->disk_size.empty()) {
+              Result<uint64_t> size = instance::parse_disk_size(args->disk_size);
+              if (!size) {
+                return report(size.error());
+              }
+              request.disk_size = *size;
+            }
             Result<instance::InstanceRecord> launched = context.instances().launch(request);
             if (!launched) {
               return report(launched.error());

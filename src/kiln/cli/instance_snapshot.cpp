@@ -31,8 +31,13 @@ Verb add_instance_snapshot(CLI::App& group) {
             if (!parent) {
               return report(parent.error().with_context("the instance's image"));
             }
-            Result<store::ImageVersion> made = (*images)->snapshot(
-                record->sandbox.upper, *parent, *name, "kiln instance snapshot " + args->id);
+            // upper() mounts the instance's disk again if the host restarted since launch.
+            Result<std::filesystem::path> upper = context.instances().upper(args->id);
+            if (!upper) {
+              return report(upper.error());
+            }
+            Result<store::ImageVersion> made =
+                (*images)->snapshot(*upper, *parent, *name, "kiln instance snapshot " + args->id);
             if (!made) {
               return report(made.error().with_context("snapshot of " + args->id));
             }

@@ -16,6 +16,7 @@
 
 #include "kiln/base/file.hpp"
 #include "kiln/base/log.hpp"
+#include "kiln/base/scope_exit.hpp"
 #include "kiln/base/strings.hpp"
 #include "kiln/base/unique_fd.hpp"
 #include "kiln/instance/instance_type.hpp"
@@ -134,6 +135,7 @@ Json to_json(const InstanceRecord& r) {
               {"imageDigest", r.image_digest},
               {"created", r.created},
               {"instanceType", r.instance_type},
+              {"diskSize", r.disk_size},
               {"stopped", r.stopped},
               {"monitorPid", r.monitor_pid},
               {"initPid", r.init_pid},
@@ -149,6 +151,7 @@ Result<InstanceRecord> record_from_json(const Json& j) {
     r.image_digest = j.at("imageDigest").get<std::string>();
     r.created = j.at("created").get<std::string>();
     r.instance_type = j.value("instanceType", "");
+    r.disk_size = j.value("diskSize", uint64_t{0});
     r.stopped = j.at("stopped").get<bool>();
     r.monitor_pid = j.at("monitorPid").get<pid_t>();
     r.init_pid = j.at("initPid").get<pid_t>();
@@ -208,24 +211,59 @@ Result<InstanceRecord> Instances::launch(const LaunchRequest& request) {
     return make_error(ErrorCode::kInvalidArgument, "an instance needs an image with layers");
   }
   os::ResourceLimits limits = KILN_TRY(limits_for(request.instance_type));
+  uint64_t disk_size = request.disk_size == 0 ? kDefaultDiskSize : request.disk_size;
+  if (disk_size < kMinDiskSize || disk_size > kMaxDiskSize) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "a disk of {} bytes: must be from 16 MiB to 16000 GiB",
+                      disk_size);
+  }
   InstanceRecord record;
   record.id = new_instance_id();
   record.instance_type = request.instance_type;
+  record.disk_size = disk_size;
   record.image = request.image;
   record.image_digest = request.image_digest;
   record.created = format_rfc3339_utc(std::chrono::system_clock::now());
   fs::path folder = dir_ / record.id;
   std::error_code ec;
-  for (const char* sub : {"upper", "work", "merged"}) {
+  for (const char* sub : {"disk", "merged"}) {
     fs::create_directories(folder / sub, ec);
     if (ec) {
       return make_error(ErrorCode::kIo, "creating {}: {}", (folder / sub).string(), ec.message());
     }
   }
   fs::permissions(folder, fs::perms::owner_all, ec);
+  // Gone again if anything below fails: the disk unmounted first, so that removing the folder
+  // does not walk into it.
+  ScopeExit cleanup([&] {
+    (void)os::unmount(folder / "disk");
+    std::error_code ignored;
+    fs::remove_all(folder, ignored);
+  });
+  // The writable layer and overlayfs's work folder live on the instance's own disk (both must be
+  // on one filesystem): what the instance writes counts against its size, not the host's.
+  KILN_TRY(os::make_disk_image(folder / "disk.img", disk_size));
+  if (Result<os::DiskUsage> host = os::disk_usage(dir_); host && host->available < disk_size) {
+    KILN_LOG(kWarning,
+             "instance {}: its disk of {} is larger than the {} free on {}: the host's disk can "
+             "fill before the instance's does",
+             record.id,
+             os::format_bytes(disk_size),
+             os::format_bytes(host->available),
+             dir_.string());
+  }
+  KILN_TRY(os::mount_disk_image(folder / "disk.img", folder / "disk"));
+  for (const char* sub : {"upper", "work"}) {
+    fs::create_directory(folder / "disk" / sub, ec);
+    if (ec) {
+      return make_error(
+          ErrorCode::kIo, "creating {}: {}", (folder / "disk" / sub).string(), ec.message());
+    }
+  }
+  fs::permissions(folder / "disk", fs::perms::owner_all, ec);
   record.sandbox = SandboxSpec{request.lower,
-                               folder / "upper",
-                               folder / "work",
+                               folder / "disk" / "upper",
+                               folder / "disk" / "work",
                                folder / "merged",
                                record.id,
                                request.network,
@@ -237,11 +275,40 @@ Result<InstanceRecord> Instances::launch(const LaunchRequest& request) {
   record.sandbox.cgroups = cgroups.groups;
   KILN_TRY(save(record));
   if (Status started = start(record.id); !started) {
-    std::error_code ignored;
-    fs::remove_all(folder, ignored);
+    os::remove_cgroups(os::CgroupSet{record.sandbox.cgroups, {}});
     return started.error();
   }
+  cleanup.release();
   return get(record.id);
+}
+
+// The disk stays mounted from launch to terminate; after the host restarted, the first start
+// mounts it again.
+Status Instances::mount_disk(const InstanceRecord& record) const {
+  if (record.disk_size == 0) {
+    return ok_status();  // an instance from before disks: its layer is a plain folder
+  }
+  fs::path mount_point = dir_ / record.id / "disk";
+  if (os::is_mount_point(mount_point)) {
+    return ok_status();
+  }
+  return os::mount_disk_image(dir_ / record.id / "disk.img", mount_point);
+}
+
+Result<fs::path> Instances::upper(const std::string& id) const {
+  InstanceRecord record = KILN_TRY(get(id));
+  KILN_TRY(mount_disk(record));
+  return record.sandbox.upper;
+}
+
+Result<os::DiskUsage> Instances::disk_usage(const std::string& id) const {
+  InstanceRecord record = KILN_TRY(get(id));
+  if (record.disk_size == 0 || !os::is_mount_point(dir_ / id / "disk")) {
+    return make_error(ErrorCode::kNotFound, "instance {} has no disk mounted", id);
+  }
+  os::DiskUsage usage = KILN_TRY(os::disk_usage(dir_ / id / "disk"));
+  usage.size = record.disk_size;  // the size asked for, not what remains after ext4's metadata
+  return usage;
 }
 
 Status Instances::start(const std::string& id) {
@@ -254,6 +321,7 @@ Status Instances::start(const std::string& id) {
     return make_error(ErrorCode::kConflict, "instance {} is already running", id);
   }
   fs::path folder = dir_ / id;
+  KILN_TRY(mount_disk(record));
   KILN_TRY(replace_file(folder / "sandbox.json", to_json(record.sandbox).dump(2), 0600));
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
@@ -331,6 +399,11 @@ Status Instances::terminate(const std::string& id) {
   InstanceRecord record = KILN_TRY(get(id));
   KILN_TRY(kill_processes(record));
   os::remove_cgroups(os::CgroupSet{record.sandbox.cgroups, {}});
+  // Lazily: the filesystem goes (and its loop device with it) once nothing uses it any more.
+  KILN_TRY(os::unmount(dir_ / id / "disk"));
+  if (os::is_mount_point(dir_ / id / "disk")) {
+    return make_error(ErrorCode::kIo, "instance {}: its disk is still mounted", id);
+  }
   std::error_code ec;
   fs::remove_all(dir_ / id, ec);
   if (ec) {
@@ -402,6 +475,9 @@ Status run_sandbox(const fs::path& folder, const Helpers& helpers) {
   // Join the limits first: bwrap and everything in the sandbox inherit them.
   KILN_TRY(os::join_cgroups(os::CgroupSet{spec.cgroups, {}}));
   KILN_TRY(os::enter_private_mount_namespace());
+  // The namespace copied every other instance's disk from the host: holding them would keep
+  // their filesystems (and loop devices) alive after they are terminated.
+  KILN_TRY(os::detach_mounts_below(folder.parent_path(), folder));
   KILN_TRY(os::mount_overlay(os::OverlayMount{spec.lower, spec.upper, spec.work, spec.merged}));
   std::optional<fs::path> bwrap = os::find_program(helpers.bwrap.string());
   if (!bwrap) {

@@ -1,13 +1,14 @@
 #pragma once
 
 // Instances: ephemeral machines made from an image. Each is a folder under <root>/instances/<id>
-// holding its writable layer and its record; its processes run in a bubblewrap sandbox over an
-// overlay root that exists only in a private mount namespace, so nothing is ever mounted on the
-// host and nothing stays mounted when the instance's processes end, even if kiln was killed
-// (docs/formats/instance.md).
+// holding its record and its disk: a sparse file of a fixed size with an ext4 filesystem, mounted
+// on the host at <id>/disk for the instance's life, which holds the writable layer (disk/upper),
+// so a build can fill its own disk but not the host's. Its processes run in a bubblewrap sandbox
+// over an overlay root that exists only in a private mount namespace (docs/formats/instance.md).
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -15,7 +16,9 @@
 
 #include "kiln/base/result.hpp"
 #include "kiln/base/time.hpp"
+#include "kiln/instance/disk_size.hpp"
 #include "kiln/instance/sandbox.hpp"
+#include "kiln/os/disk.hpp"
 #include "kiln/os/process.hpp"
 
 namespace kiln::instance {
@@ -34,6 +37,7 @@ struct InstanceRecord {
   SandboxSpec sandbox;
   std::string created;        // RFC 3339
   std::string instance_type;  // "" (no limits) or an EC2 name (instance_type.hpp)
+  uint64_t disk_size = 0;     // bytes of its disk; 0: an instance from before disks (no limit)
   bool stopped = true;        // false while it should be running
   pid_t monitor_pid = 0;      // bwrap outside the sandbox
   pid_t init_pid = 0;         // the sandbox's first process, host pid
@@ -52,6 +56,7 @@ struct LaunchRequest {
   Network network = Network::kHost;
   std::vector<BindMount> binds = {};
   std::string instance_type = {};  // resource limits by EC2 name; "" for none
+  uint64_t disk_size = 0;          // bytes of the instance's disk; 0 for kDefaultDiskSize
 };
 
 // Where kiln's helper programs are: the kiln binary itself (re-executed for the privileged part
@@ -95,6 +100,12 @@ class Instances {
   Status terminate(const std::string& id);
 
   std::filesystem::path folder(const std::string& id) const { return dir_ / id; }
+  // The instance's writable layer (an overlayfs upper directory), readable from the host while
+  // the instance exists.
+  Result<std::filesystem::path> upper(const std::string& id) const;
+  // How full the instance's disk is (its size as launched, what is free); kNotFound for an
+  // instance from before disks.
+  Result<os::DiskUsage> disk_usage(const std::string& id) const;
 
  private:
   Status save(const InstanceRecord& record) const;
@@ -103,6 +114,7 @@ class Instances {
                                      const std::vector<std::string>& command,
                                      const std::string& term) const;
   Status kill_processes(InstanceRecord& record);
+  Status mount_disk(const InstanceRecord& record) const;
 
   std::filesystem::path dir_;
   Helpers helpers_;

@@ -27,10 +27,11 @@ Status enter_private_mount_namespace() {
   if (::unshare(CLONE_NEWNS) != 0) {
     return errno_error(errno, "unshare(CLONE_NEWNS)");
   }
-  // Make every mount private, recursively, so nothing mounted here propagates to the host (on
-  // systemd hosts "/" is shared by default).
-  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
-    return errno_error(errno, "making / a private mount");
+  // Make every mount a slave, recursively, so nothing mounted here propagates to the host (on
+  // systemd hosts "/" is shared by default), while what the host unmounts (a terminated
+  // instance's disk) goes from here too instead of staying alive in this copy.
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) {
+    return errno_error(errno, "making / a slave mount");
   }
   return ok_status();
 }

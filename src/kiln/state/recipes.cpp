@@ -5,6 +5,7 @@
 
 #include "kiln/base/hash.hpp"
 #include "kiln/base/strings.hpp"
+#include "kiln/instance/disk_size.hpp"
 #include "kiln/state/catalog_impl.hpp"
 #include "kiln/state/request.hpp"
 
@@ -39,6 +40,12 @@ Status check_recipe_request(const Json& request) {
   KILN_TRY(request::check_create_members(request, "CreateImageRecipe", ResourceType::kImageRecipe));
   KILN_TRY(request::optional_string(request, "description", 1, 1024));
   KILN_TRY(request::optional_array(request, "blockDeviceMappings"));
+  // The root volume's size becomes the build instance's disk: refused now rather than at build.
+  if (Result<uint64_t> size =
+          instance::root_volume_size(request.value("blockDeviceMappings", Json::array()));
+      !size) {
+    return request::invalid("blockDeviceMappings", size.error().message);
+  }
   KILN_TRY(request::optional_object(request, "additionalInstanceConfiguration"));
   KILN_TRY(request::optional_tags(request, "tags"));
   KILN_TRY(request::optional_tags(request, "amiTags"));

@@ -52,6 +52,8 @@ struct LayerInfo {
 // tree, character and block devices, fifos, and xattrs except overlayfs's own
 // (trusted.overlay.*, user.overlay.*) and security.selinux. Sockets are skipped. The same tree
 // gives the same bytes, so the same digest. `dir` is read without following symlinks.
+// Files whose sizes add up to more than kDefaultMaxTotalBytes (what unpack_layer accepts; sparse
+// files count whole) are refused with kInvalidArgument before their content is read.
 // The blob is committed through `blob` (its commit() is called; on error it is not).
 Result<LayerInfo> write_layer_from_tree(const std::filesystem::path& dir,
                                         LayerFormat format,

@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -31,6 +32,8 @@ namespace kiln::store {
 namespace {
 
 constexpr const char* kOverlayOpaqueXattr = "trusted.overlay.opaque";
+// Zeros in blocks of this size (aligned in the file) are left as holes.
+constexpr size_t kSparseBlock = 4096;
 
 std::string join(std::string_view parent, std::string_view name) {
   return parent.empty() ? std::string(name) : fmt::format("{}/{}", parent, name);
@@ -191,7 +194,9 @@ class Unpacker {
   }
 
   // Writes the entry's data at the offsets libarchive gives (holes of a sparse entry stay
-  // holes), then sets the length the header announced.
+  // holes), leaving out every block of zeros (the file is new and empty, so a block not written
+  // reads as zeros: a file that was sparse, even when the archive stored it plain, stays sparse),
+  // then sets the length the header announced.
   Status copy_content(archive* a, int fd, const Current& c) {
     for (;;) {
       const void* buffer = nullptr;
@@ -204,13 +209,41 @@ class Unpacker {
       if (rc < ARCHIVE_WARN) {
         return archive_failure(a, fmt::format("reading the content of {:?}", c.raw));
       }
-      KILN_TRY(write_at(fd, static_cast<const char*>(buffer), length, offset, c));
+      KILN_TRY(write_nonzero(fd, static_cast<const char*>(buffer), length, offset, c));
       stats_.bytes += length;
     }
     if (ftruncate(fd, archive_entry_size(c.e)) != 0) {
       return errno_error(errno, fmt::format("setting the size of {:?}", c.path));
     }
     return ok_status();
+  }
+
+  // Writes the parts of `data` (at `offset` of the file) that are not whole blocks of zeros.
+  // Blocks are kSparseBlock bytes aligned on the file's offsets, as the file system's are; a run
+  // of blocks with data goes out in one write.
+  static Status write_nonzero(
+      int fd, const char* data, size_t length, la_int64_t offset, const Current& c) {
+    size_t run = 0;  // start (in `data`) of the data blocks not written yet
+    size_t pos = 0;
+    while (pos < length) {
+      auto at = static_cast<uint64_t>(offset) + pos;
+      size_t block = std::min<size_t>(length - pos, kSparseBlock - at % kSparseBlock);
+      if (all_zero(data + pos, block)) {
+        if (run < pos) {
+          KILN_TRY(write_at(fd, data + run, pos - run, offset + static_cast<la_int64_t>(run), c));
+        }
+        run = pos + block;
+      }
+      pos += block;
+    }
+    if (run < length) {
+      KILN_TRY(write_at(fd, data + run, length - run, offset + static_cast<la_int64_t>(run), c));
+    }
+    return ok_status();
+  }
+
+  static bool all_zero(const char* data, size_t length) {
+    return length == 0 || (data[0] == 0 && std::memcmp(data, data + 1, length - 1) == 0);
   }
 
   static Status write_at(

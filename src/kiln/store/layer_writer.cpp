@@ -198,12 +198,30 @@ class TreeWriter {
       std::string target = KILN_TRY(read_link(dir_fd, name, rel));
       archive_entry_copy_symlink(entry.get(), target.c_str());
     }
+    if (S_ISREG(st.st_mode)) {
+      KILN_TRY(charge(rel, static_cast<uint64_t>(st.st_size)));
+    }
     KILN_TRY(tar_.write_header(entry.get(), rel));
     if (S_ISREG(st.st_mode)) {
       return write_content(dir_fd, name, rel, static_cast<uint64_t>(st.st_size));
     }
     if (S_ISDIR(st.st_mode)) {
       return write_directory(dir_fd, name, rel, st, xattrs.opaque);
+    }
+    return ok_status();
+  }
+
+  // Counts a file's logical size against what unpacking accepts (kDefaultMaxTotalBytes): a layer
+  // no instance could use is not written, and a sparse file of terabytes (an 8 GiB disk holds
+  // one) does not keep a snapshot hashing zeros for hours.
+  Status charge(const std::string& rel, uint64_t size) {
+    total_bytes_ += size;
+    if (total_bytes_ > kDefaultMaxTotalBytes) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "{}: the files of the layer exceed {} GiB in all (sparse files count "
+                        "whole), more than a layer may unpack to",
+                        disk_path(rel),
+                        kDefaultMaxTotalBytes >> 30);
     }
     return ok_status();
   }
@@ -306,6 +324,7 @@ class TreeWriter {
   // The first path of every multiply-linked regular file met so far.
   std::map<std::pair<dev_t, ino_t>, std::string> first_links_;
   std::vector<char> buffer_;
+  uint64_t total_bytes_ = 0;
 };
 
 Result<LayerInfo> write_tree(const std::filesystem::path& dir,
