@@ -59,7 +59,7 @@ leftover_processes() {
     if grep -qF -- "$ROOT/" "$f/mountinfo" 2>/dev/null &&
       [ "$(readlink "$f/ns/mnt" 2>/dev/null)" != "$(readlink /proc/self/ns/mnt)" ]; then
       count=$((count + 1))
-    elif tr '\0' ' ' <"$f/cmdline" 2>/dev/null | grep -qF -- "$ROOT/instances"; then
+    elif { tr '\0' ' ' <"$f/cmdline"; } 2>/dev/null | grep -qF -- "$ROOT/instances"; then
       count=$((count + 1))
     fi
   done
@@ -106,7 +106,9 @@ test_crash_loop() {
   done
   local kill_seconds=$((SECONDS - started))
 
-  # Right after the kills, before any kiln command: what the kills left running.
+  # Right after the kills (the kernel's signals to the sandboxes take a moment), before any
+  # kiln command: what the kills left running.
+  sleep 1
   local procs_after_kills
   procs_after_kills=$(leftover_processes)
 
