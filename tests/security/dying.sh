@@ -116,21 +116,24 @@ test_testing_image_not_offered() {
   local pid=$!
   BG_PIDS="$pid"
   wait_for "$T/events" '"step":"Check"'
-  local arn=arn:aws:imagebuilder:local:000000000000:image/half/1.0.0/2
+  # The changed component makes the recipe's next version: the image half/1.0.1/1.
+  local arn=arn:aws:imagebuilder:local:000000000000:image/half/1.0.1/1
   assert_eq TESTING "$(status_of "$arn")" "the second build's status"
   kiln_ok image list
   assert_contains "$OUT" "half/1.0.0/1" "kiln image list (the AVAILABLE build)"
-  assert_not_contains "$OUT" "half/1.0.0/2" "kiln image list while build 2 is TESTING"
-  kiln_ok image get half/1.0.x
-  assert_contains "$OUT" '"build": 1' "the wildcard half/1.0.x while build 2 is TESTING"
-  kiln_fails image get half/1.0.0/2
+  assert_not_contains "$OUT" "half/1.0.1/1" "kiln image list while half/1.0.1/1 is TESTING"
+  kiln_ok image get half/1.x.x
+  assert_contains "$OUT" '"version": "1.0.0"' "the wildcard half/1.x.x while 1.0.1 is TESTING"
+  kiln_fails image get half/1.0.1/1
+  kiln_ok list-images
+  assert_not_contains "$OUT" "half/1.0.1" "list-images while half/1.0.1/1 is TESTING"
   kiln_ok list-image-build-versions \
-    --image-version-arn arn:aws:imagebuilder:local:000000000000:image/half/1.0.0
+    --image-version-arn arn:aws:imagebuilder:local:000000000000:image/half/1.0.1
   assert_contains "$OUT" TESTING "list-image-build-versions shows the build with its status"
   kill -INT "$pid"
   wait "$pid" || true
   BG_PIDS=""
-  kiln_fails image get half/1.0.0/2
+  kiln_fails image get half/1.0.1/1
   assert_verify_clean "after the cancelled test"
 }
 
