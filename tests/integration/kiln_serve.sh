@@ -278,6 +278,13 @@ test_sigkill_and_restart() {
   kill -KILL "$DAEMON"
   wait "$DAEMON" 2>/dev/null || true
   start_daemon
+  # Recovery runs in the background once the daemon listens: wait for its end.
+  tenths=300
+  until grep -q "recovery done" "$T/daemon.log"; do
+    tenths=$((tenths - 1))
+    [ "$tenths" -gt 0 ] || fail "the restarted daemon did not finish its recovery"
+    sleep 0.1
+  done
   assert_contains "$T/daemon.log" "was interrupted by a previous stop" "the restarted daemon's log"
   ib_ok get-image --image-build-version-arn "$image"
   assert_eq FAILED "$(field image.state.status)" "status after the restart"

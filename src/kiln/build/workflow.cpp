@@ -48,6 +48,7 @@ class Build {
   void finish_instance(const std::string& id, bool failed);
   void remove_instance_mount_points(const std::string& id);
   std::optional<Failure> with_disk_note(std::optional<Failure> failure, const std::string& id);
+  void discard_output();
   Status set_status(ImageStatus status, const std::string& reason = {});
 
   void emit(Event event);
@@ -83,6 +84,7 @@ class Build {
   std::optional<store::ImageVersion> output_;
   std::string instance_;  // the instance of the current stage, "" when none
   std::string kept_instance_;
+  std::vector<distribute::RegionTarget> regions_;  // where the image is being distributed
 
   std::string stage_;
   SteadyClock::time_point stage_begun_;
@@ -245,6 +247,9 @@ Result<std::string> Build::launch(const store::ImageVersion& image, const std::s
   // The root volume's size from the recipe, as AWS sizes the instance's EBS volume.
   request.disk_size = KILN_TRY(instance::root_volume_size(
       image_["imageRecipe"].value("blockDeviceMappings", Json::array())));
+  // The instance dies with this process; recovery finds what is left by the image's ARN.
+  request.die_with_owner = true;
+  request.owner_tag = arn_;
   const std::string kiln_dir(kInstanceKilnDir);
   request.binds = {
       {env_.toe.launcher, kiln_dir + "/toe/bin/kiln-toe", true},
@@ -271,6 +276,10 @@ void Build::finish_instance(const std::string& id, bool failed) {
   instance::Instances instances(env_.root, env_.helpers);
   if (failed && keep_on_failure_ && !cancelled()) {
     kept_instance_ = id;
+    // Tied to this build so far (it dies with the builder); kept, it must outlive it.
+    if (Status released = instances.release(id); !released) {
+      note(fmt::format("keeping instance {} failed: {}", id, released.error().message));
+    }
     note(
         fmt::format("instance {} kept for debugging (terminateInstanceOnFailure: false): enter "
                     "it with `kiln instance shell {}`, remove it with `kiln instance terminate {}`",
@@ -318,6 +327,26 @@ std::optional<Failure> Build::with_disk_note(std::optional<Failure> failure,
         usage->available >= (uint64_t{1} << 20) ? ", no inode left" : "");
   }
   return failure;
+void Build::discard_output() {
+  if (!output_) {
+    return;
+  }
+  if (Result<std::vector<std::string>> removed =
+          distribute::remove_from_regions(*output_, regions_)) {
+    for (const std::string& region : *removed) {
+      note(fmt::format("{} removed from the region {}", output_->str(), region));
+    }
+  } else {
+    note("taking the image back out of the regions failed: " + removed.error().message);
+  }
+  Result<catalog::ImageReference> ref = catalog::ImageReference::parse(output_->str());
+  if (ref) {
+    if (Result<store::ImageVersion> removed = env_.images->store().remove_image(*ref); !removed) {
+      note(fmt::format(
+          "removing the snapshot {} failed: {}", output_->str(), removed.error().message));
+    }
+  }
+  output_.reset();
 }
 
 std::optional<Failure> Build::build_stage() {
@@ -378,8 +407,10 @@ std::optional<Failure> Build::build_stage() {
   if (!upper) {
     return from_error(upper.error(), "snapshot of the build instance");
   }
+  // Incomplete until the build ends well: neither listed nor resolved while it is tested and
+  // distributed, and removed if the build fails or is interrupted.
   Result<store::ImageVersion> made =
-      env_.images->snapshot(*upper, *parent_, name, "kiln build " + arn_);
+      env_.images->snapshot(*upper, *parent_, name, "kiln build " + arn_, true);
   if (!made) {
     return from_error(made.error(), "snapshot of the build instance");
   }
@@ -467,6 +498,7 @@ std::optional<Failure> Build::distribute_stage() {
       }
       targets.push_back(std::move(target));
     }
+    regions_ = targets;  // taken back out of every region if the build fails from here on
     Result<std::vector<distribute::RegionOutput>> copied =
         distribute::copy_to_regions(env_.images->store(), *output_, targets, cancel_);
     if (!copied) {
@@ -546,16 +578,19 @@ Result<BuildOutcome> Build::run() {
   if (!failure) {
     failure = distribute_stage();
   }
+  if (!failure && output_) {
+    // From here on the image is offered: listed, resolved by wildcards, a parent.
+    if (Status completed = env_.images->store().mark_complete(
+            KILN_TRY(catalog::ImageReference::parse(output_->str())));
+        !completed) {
+      failure = from_error(completed.error(), "recording the image in the store");
+    }
+  }
   if (failure) {
     finish_instance(instance_, !failure->cancelled);
-    if (failure->cancelled) {
-      // A build cancelled from elsewhere made no image; one made before the cancel arrived is
-      // removed too (a CANCELLED image has no output).
-      if (output_) {
-        (void)env_.images->store().remove_image(
-            KILN_TRY(catalog::ImageReference::parse(output_->str())));
-      }
-    }
+    // A build that failed or was cancelled made no image (its image has no output): the
+    // snapshot and the copies in the regions it reached are removed.
+    discard_output();
   }
   end_stage();
 
@@ -589,6 +624,7 @@ Result<BuildOutcome> Build::run() {
         return s.error();
       }
       outcome.status = ImageStatus::kCancelled;
+      discard_output();
     }
   }
   outcome.image = KILN_TRY(env_.catalog->get_image(arn_));
@@ -643,7 +679,7 @@ uint32_t first_free_build(const store::ImageStore& store,
   uint32_t next = 1;
   // A store name and an ARN name are the same image when their ARN forms match ("Web" and
   // "web").
-  if (Result<std::vector<store::ImageVersion>> list = store.list()) {
+  if (Result<std::vector<store::ImageVersion>> list = store.list(std::nullopt, true)) {
     for (const store::ImageVersion& image : *list) {
       if (catalog::arn_name(image.name) == catalog::arn_name(name) &&
           image.version.str() == version) {

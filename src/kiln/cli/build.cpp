@@ -203,7 +203,10 @@ class Display {
   bool status_shown_ = false;
 };
 
-// SIGINT and SIGTERM set g_interrupted while it lives (the build or the wait then cancels).
+// While it lives: SIGINT, SIGTERM and SIGHUP (the terminal closed) set g_interrupted (the build
+// or the wait then cancels, cleanly); SIGPIPE is ignored, so that a reader that went away
+// (`kiln build ... | head -1`) costs only the output: writes fail with EPIPE, which kiln takes
+// as nobody watching, and the build goes on to its end (docs/build.md).
 class InterruptGuard {
  public:
   InterruptGuard() {
@@ -212,11 +215,18 @@ class InterruptGuard {
     ::sigemptyset(&action.sa_mask);
     ::sigaction(SIGINT, &action, &old_int_);
     ::sigaction(SIGTERM, &action, &old_term_);
+    ::sigaction(SIGHUP, &action, &old_hup_);
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    ::sigemptyset(&ignore.sa_mask);
+    ::sigaction(SIGPIPE, &ignore, &old_pipe_);
     g_interrupted.store(false);
   }
   ~InterruptGuard() {
     ::sigaction(SIGINT, &old_int_, nullptr);
     ::sigaction(SIGTERM, &old_term_, nullptr);
+    ::sigaction(SIGHUP, &old_hup_, nullptr);
+    ::sigaction(SIGPIPE, &old_pipe_, nullptr);
   }
   InterruptGuard(const InterruptGuard&) = delete;
   InterruptGuard& operator=(const InterruptGuard&) = delete;
@@ -224,6 +234,8 @@ class InterruptGuard {
  private:
   struct sigaction old_int_ {};
   struct sigaction old_term_ {};
+  struct sigaction old_hup_ {};
+  struct sigaction old_pipe_ {};
 };
 
 // How a build ended, wherever it ran.
@@ -312,6 +324,8 @@ int run_image_build(Context& context,
   if (!outcome) {
     return report(outcome.error().with_context("building " + image_arn));
   }
+  // The end is reported even to a reader that went away: the exit code tells how it ended.
+  ::signal(SIGPIPE, SIG_IGN);
   return finish({image_arn,
                  outcome->status,
                  outcome->reason,

@@ -103,6 +103,8 @@ int run_component(Context& context, const RunArgs& args) {
     }
     request.disk_size = *size;
   }
+  // The instance dies with this command (--keep unties it at the end).
+  request.die_with_owner = true;
   request.binds = {{toe->launcher, kiln_dir + "/toe/bin/kiln-toe", true},
                    {toe->libexec, kiln_dir + "/toe/libexec/kiln", true},
                    {logs / "documents", kiln_dir + "/documents", true},
@@ -141,6 +143,9 @@ int run_component(Context& context, const RunArgs& args) {
                             os::format_bytes(usage->size));
   }
   if (args.keep) {
+    if (Status released = instances.release(launched->id); !released) {
+      note("keeping the instance failed: " + released.error().message);
+    }
     note(fmt::format("instance {} kept: kiln instance shell {}", launched->id, launched->id));
   } else if (Status s = instances.terminate(launched->id); !s) {
     note("terminating the instance failed: " + s.error().message);

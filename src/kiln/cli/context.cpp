@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <system_error>
 
+#include "kiln/build/recovery.hpp"
+
 #ifndef KILN_SOURCE_COMPONENTS_DIR
 #define KILN_SOURCE_COMPONENTS_DIR ""
 #endif
@@ -33,6 +35,10 @@ Result<image::Images*> Context::images() {
   if (!images_) {
     images_ = KILN_TRY(image::Images::open(root));
     images_->layer_format = layer_format;
+    std::error_code ec;
+    if (recover_builds && !catalog_ && std::filesystem::exists(root / "state.db", ec)) {
+      (void)catalog();  // for its recovery; a command on images alone does not need it
+    }
   }
   return images_.get();
 }
@@ -71,8 +77,41 @@ Result<state::Catalog*> Context::catalog() {
                    "loading the managed components of " + dir->string());
     }
     catalog_ = std::move(opened);
+    recover();
   }
   return catalog_.get();
+}
+
+void Context::recover() {
+  if (!recover_builds || recovered_) {
+    return;
+  }
+  recovered_ = true;
+  Result<std::vector<build::Json>> left = build::unfinished_images(*catalog_);
+  if (!left) {
+    return;
+  }
+  // The store only when there is a build to look at: most commands have none.
+  image::Images* opened = nullptr;
+  if (!left->empty()) {
+    Result<image::Images*> got = images();
+    if (!got) {
+      return;
+    }
+    opened = *got;
+  }
+  build::RecoveryEnvironment env{root, catalog_.get(), opened, helpers};
+  Result<build::RecoveryReport> done = build::recover_builds(env, *left, false);
+  if (!done) {
+    std::fprintf(
+        stderr, "kiln: warning: recovering interrupted builds: %s\n", done.error().message.c_str());
+    return;
+  }
+  for (const std::string& arn : done->failed) {
+    std::fprintf(stderr,
+                 "kiln: %s: its build was interrupted (the process building it is gone): FAILED\n",
+                 arn.c_str());
+  }
 }
 
 Result<image::ImageName> image_name(const std::string& name, const std::string& version) {

@@ -23,15 +23,22 @@ struct Context {
   std::filesystem::path root;  // --root, $KILN_ROOT, or the default for this user
   instance::Helpers helpers;
   store::LayerFormat layer_format = store::LayerFormat::kZstd;  // --layer-compression
+  // Opening the state recovers the builds whose builder died (build/recovery.hpp); kiln serve
+  // turns it off and recovers in the background instead.
+  bool recover_builds = true;
 
   instance::Instances instances() const { return instance::Instances(root, helpers); }
-  // The images under the root, opened (and the store created) on first use.
+  // The images under the root, opened (and the store created) on first use; when the root has
+  // a catalog, it is opened too, for recovery.
   Result<image::Images*> images();
   // The catalog of resources, <root>/state.db, for the account of $KILN_REGION and
-  // $KILN_ACCOUNT_ID, opened on first use with the managed components synced into it.
+  // $KILN_ACCOUNT_ID, opened on first use with the managed components synced into it and the
+  // builds whose builder died recovered.
   Result<state::Catalog*> catalog();
 
  private:
+  void recover();
+  bool recovered_ = false;
   std::unique_ptr<image::Images> images_;
   SystemClock clock_;
   std::unique_ptr<state::Catalog> catalog_;

@@ -16,9 +16,10 @@
 namespace kiln::cli {
 namespace {
 
-// `kiln __instance-run FOLDER`: the privileged half of starting an instance.
-int instance_run(const std::string& folder, const instance::Helpers& helpers) {
-  Status failed = instance::run_sandbox(folder, helpers);
+// `kiln __instance-run FOLDER [OWNER_PID]`: the privileged half of starting an instance (with
+// OWNER_PID, its parent: the instance dies with it).
+int instance_run(const std::string& folder, const instance::Helpers& helpers, pid_t owner) {
+  Status failed = instance::run_sandbox(folder, helpers, owner);
   std::fprintf(stderr, "kiln: error: starting the sandbox: %s\n", failed.error().message.c_str());
   return 1;
 }
@@ -28,7 +29,8 @@ int instance_run(const std::string& folder, const instance::Helpers& helpers) {
 int main(int argc, char** argv) {
   // Helper verbs kiln runs itself in processes of their own (not for users, not in the help).
   if (argc >= 3 && std::string_view(argv[1]) == "__instance-run") {
-    return instance_run(argv[2], instance::find_helpers(KILN_BUILD_LIBEXEC));
+    pid_t owner = argc >= 4 ? static_cast<pid_t>(std::atoi(argv[3])) : 0;
+    return instance_run(argv[2], instance::find_helpers(KILN_BUILD_LIBEXEC), owner);
   }
   if (argc >= 6 && std::string_view(argv[1]) == "__instance-enter") {
     std::vector<std::string> command(argv + 5, argv + argc);

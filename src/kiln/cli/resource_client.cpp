@@ -4,6 +4,7 @@
 
 #include "kiln/api/handlers.hpp"
 #include "kiln/base/strings.hpp"
+#include "kiln/build/recovery.hpp"
 #include "kiln/build/workflow.hpp"
 #include "kiln/catalog/aws_error.hpp"
 #include "kiln/net/http_transfer.hpp"
@@ -52,12 +53,12 @@ class EmbeddedBackend : public api::Backend {
 
   Result<std::string> create_image(const Json& request) override {
     uint32_t min_build = KILN_TRY(min_build_of(request.value("imageRecipeArn", "")));
-    return KILN_TRY(catalog_.create_image(request, min_build)).arn;
+    return stamped(KILN_TRY(catalog_.create_image(request, min_build)).arn);
   }
   Result<std::string> start_pipeline_execution(const std::string& pipeline_arn) override {
     Json pipeline = KILN_TRY(catalog_.get_image_pipeline(pipeline_arn));
     uint32_t min_build = KILN_TRY(min_build_of(pipeline.value("imageRecipeArn", "")));
-    return KILN_TRY(catalog_.create_pipeline_image(pipeline_arn, false, min_build)).arn;
+    return stamped(KILN_TRY(catalog_.create_pipeline_image(pipeline_arn, false, min_build)).arn);
   }
   Status cancel_image(const std::string& image_arn) override {
     return build::cancel_image(catalog_, image_arn, "Cancelled by cancel-image-creation");
@@ -66,6 +67,16 @@ class EmbeddedBackend : public api::Backend {
   std::string metrics() override { return ""; }
 
  private:
+  // This process builds the image it created (in the foreground): recorded at once, so that a
+  // command killed before its build began leaves an image recovery fails rather than one a
+  // daemon would take for its own queue.
+  Result<std::string> stamped(const std::string& arn) {
+    KILN_TRY(catalog_.update_image(arn, [](Json& image) {
+      image["kiln"]["builder"] = build::builder_json(build::this_process());
+    }));
+    return arn;
+  }
+
   Result<uint32_t> min_build_of(const std::string& recipe_arn) {
     image::Images* images = KILN_TRY(context_.images());
     return build::first_free_build_of_recipe(images->store(), catalog_, recipe_arn);

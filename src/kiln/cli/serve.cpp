@@ -96,7 +96,9 @@ int serve(Context& context, const ServeArgs& args) {
   }
   server_options.credentials = *credentials;
 
-  // The managed components, synced into the catalog as every kiln command opening it does.
+  // The managed components, synced into the catalog as every kiln command opening it does; the
+  // daemon recovers interrupted builds itself, in the background, once it listens.
+  context.recover_builds = false;
   if (Result<state::Catalog*> catalog = context.catalog(); !catalog) {
     return report(catalog.error());
   }
@@ -137,6 +139,21 @@ int serve(Context& context, const ServeArgs& args) {
   ::sigaddset(&signals, SIGINT);
   ::pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // Recovery runs once the API listens (images being recovered answer as they are).
+  options.defer_recovery = true;
+  options.on_recovered = [](const service::RecoveryReport& recovered) {
+    for (const std::string& arn : recovered.failed) {
+      std::fprintf(
+          stderr, "kiln serve: %s was interrupted by a previous stop: FAILED\n", arn.c_str());
+    }
+    std::fprintf(stderr,
+                 "kiln serve: recovery done: %zu interrupted builds failed, %zu instances "
+                 "terminated\n",
+                 recovered.failed.size(),
+                 recovered.reaped_instances.size());
+    std::fflush(stderr);
+  };
+
   SystemClock clock;
   Result<std::unique_ptr<service::Service>> started =
       service::Service::start(std::move(options), clock);
@@ -144,14 +161,6 @@ int serve(Context& context, const ServeArgs& args) {
     return report(started.error());
   }
   service::Service& svc = **started;
-  const service::RecoveryReport& recovered = svc.recovery();
-  for (const std::string& arn : recovered.failed) {
-    std::fprintf(
-        stderr, "kiln serve: %s was interrupted by a previous stop: FAILED\n", arn.c_str());
-  }
-  for (const std::string& arn : recovered.requeued) {
-    std::fprintf(stderr, "kiln serve: %s queued again\n", arn.c_str());
-  }
   api::Server server(
       server_options, [&svc] { return svc.open_catalog(); }, svc, clock);
   if (Status bound = server.bind(); !bound) {
@@ -166,7 +175,11 @@ int serve(Context& context, const ServeArgs& args) {
                account->region.c_str(),
                account->account_id.c_str(),
                args.max_builds);
+  for (const std::string& arn : svc.queued_again()) {
+    std::fprintf(stderr, "kiln serve: %s queued again\n", arn.c_str());
+  }
   std::fflush(stderr);
+  svc.start_recovery();
 
   std::thread waiter([&] {
     int signal = 0;

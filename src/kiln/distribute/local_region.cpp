@@ -107,7 +107,7 @@ store::Annotations output_annotations(const ImageVersion& image, const RegionTar
 // Another manifest already under the image's name, version and build: refused before any blob
 // is copied (add_manifest checks again under the lock).
 Status check_no_conflict(const ImageStore& target, const ImageVersion& image) {
-  std::vector<ImageVersion> there = KILN_TRY(target.list(image.name));
+  std::vector<ImageVersion> there = KILN_TRY(target.list(image.name, true));
   for (const ImageVersion& existing : there) {
     if (existing.version == image.version && existing.build == image.build &&
         existing.manifest.digest != image.manifest.digest) {
@@ -299,6 +299,45 @@ Result<std::vector<RegionOutput>> copy_to_regions(const ImageStore& source,
     return *first;
   }
   return outputs;
+}
+
+Result<std::vector<std::string>> remove_from_regions(const ImageVersion& image,
+                                                     const std::vector<RegionTarget>& targets) {
+  std::vector<std::string> removed;
+  std::optional<Error> first;
+  for (const RegionTarget& target : targets) {
+    std::error_code ec;
+    if (target.store.empty() || !fs::exists(target.store / "index.json", ec)) {
+      continue;  // never reached: opening it would create a store
+    }
+    auto clean = [&]() -> Result<bool> {
+      store::RealFilesystem filesystem;
+      SystemClock clock;
+      std::unique_ptr<ImageStore> region =
+          KILN_TRY(ImageStore::open(filesystem, clock, target.store));
+      for (const ImageVersion& there : KILN_TRY(region->list(image.name, true))) {
+        if (there.version == image.version && there.build == image.build &&
+            there.manifest.digest == image.manifest.digest) {
+          KILN_TRY(region->remove_image(KILN_TRY(catalog::ImageReference::parse(there.str()))));
+          return true;
+        }
+      }
+      return false;
+    };
+    Result<bool> done = clean();
+    if (!done) {
+      if (!first) {
+        first = done.error().with_context(
+            fmt::format("removing {} from the region {}", image.str(), target.region));
+      }
+    } else if (*done) {
+      removed.push_back(target.region);
+    }
+  }
+  if (first) {
+    return *first;
+  }
+  return removed;
 }
 
 }  // namespace kiln::distribute

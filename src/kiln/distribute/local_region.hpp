@@ -80,4 +80,12 @@ Result<std::vector<RegionOutput>> copy_to_regions(const store::ImageStore& sourc
                                                   const std::vector<RegionTarget>& targets,
                                                   const std::atomic<bool>* cancel = nullptr);
 
+// Takes `image` back out of the regions of `targets` it reached (its build failed during or after
+// distribution): each region's index entry with the image's name, version, build and manifest
+// is removed (its blobs stay until gc); a region without it, or without a store, is left alone.
+// Returns the regions it was removed from; the first region that could not be cleaned is an
+// error, after every other region was tried.
+Result<std::vector<std::string>> remove_from_regions(const store::ImageVersion& image,
+                                                     const std::vector<RegionTarget>& targets);
+
 }  // namespace kiln::distribute

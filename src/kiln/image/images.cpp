@@ -87,7 +87,7 @@ Result<std::unique_ptr<Images>> Images::open(const fs::path& root) {
 }
 
 Result<store::ImageVersion> Images::by_manifest(const std::string& digest) const {
-  for (const store::ImageVersion& v : KILN_TRY(store_->list())) {
+  for (const store::ImageVersion& v : KILN_TRY(store_->list(std::nullopt, true))) {
     if (v.manifest.digest.str() == digest) {
       return v;
     }
@@ -153,8 +153,10 @@ Result<std::vector<fs::path>> Images::lower_dirs(const store::ImageVersion& imag
 Result<store::ImageVersion> Images::add_single_layer(const ImageName& name,
                                                      const store::LayerInfo& layer,
                                                      const std::string& created_by,
-                                                     const std::optional<store::Digest>& parent) {
+                                                     const std::optional<store::Digest>& parent,
+                                                     bool incomplete) {
   store::ImageRecord record;
+  record.incomplete = incomplete;
   record.name = name.name;
   record.version = name.version;
   record.parent = parent;
@@ -170,10 +172,11 @@ Result<store::ImageVersion> Images::add_single_layer(const ImageName& name,
 Result<store::ImageVersion> Images::snapshot(const fs::path& upper,
                                              const store::ImageVersion& parent,
                                              const ImageName& name,
-                                             const std::string& created_by) {
+                                             const std::string& created_by,
+                                             bool incomplete) {
   auto writer = KILN_TRY(store_->blobs().writer());
   store::LayerInfo layer = KILN_TRY(store::write_layer_from_upper(upper, layer_format, *writer));
-  return add_single_layer(name, layer, created_by, parent.manifest.digest);
+  return add_single_layer(name, layer, created_by, parent.manifest.digest, incomplete);
 }
 
 Result<LayerPrune> Images::prune_layers(const std::set<store::Digest>& live_diff_ids,

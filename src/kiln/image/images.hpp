@@ -69,11 +69,13 @@ class Images {
                                      const ImageName& name,
                                      const std::string& oci_ref = "");
   Status export_image(const store::ImageVersion& image, ExportFormat format, const fs::path& out);
-  // A new image: `parent` plus the instance's writable layer `upper` as one layer.
+  // A new image: `parent` plus the instance's writable layer `upper` as one layer; a build's
+  // snapshot is `incomplete` until its build ends (store::ImageRecord::incomplete).
   Result<store::ImageVersion> snapshot(const fs::path& upper,
                                        const store::ImageVersion& parent,
                                        const ImageName& name,
-                                       const std::string& created_by);
+                                       const std::string& created_by,
+                                       bool incomplete = false);
 
   // Removes unpacked layers no image uses any more and no instance runs on (`in_use`).
   Result<LayerPrune> prune_layers(const std::set<store::Digest>& live_diff_ids,
@@ -89,7 +91,8 @@ class Images {
   Result<store::ImageVersion> add_single_layer(const ImageName& name,
                                                const store::LayerInfo& layer,
                                                const std::string& created_by,
-                                               const std::optional<store::Digest>& parent);
+                                               const std::optional<store::Digest>& parent,
+                                               bool incomplete = false);
   Result<store::ImageVersion> import_oci_layout(const fs::path& layout,
                                                 const ImageName& name,
                                                 const std::string& oci_ref);

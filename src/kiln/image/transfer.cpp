@@ -3,6 +3,7 @@
 // Archives from users are hostile: they are read only through the layer code's checks.
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -67,12 +68,74 @@ Result<store::Descriptor> pick_manifest(const store::Index& index, const std::st
                     names.empty() ? std::string("no images") : join(names, ", "));
 }
 
-// Copies a blob of another layout into the store, checking it against its digest.
+// Reads a blob of another layout after checking it against its descriptor: a regular file (a
+// link is refused), exactly the descriptor's size (checked before a byte is read, so a size of
+// 10^15 costs nothing), with the descriptor's digest. `keep` gets the bytes when given.
+Status check_layout_blob(const fs::path& layout,
+                         const store::Descriptor& blob,
+                         std::string_view what,
+                         std::string* keep = nullptr) {
+  fs::path path = blob_path(layout, blob.digest);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd.valid()) {
+    return errno_error(
+        errno, fmt::format("the {} {}: opening {}", what, blob.digest.str(), path.string()));
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return make_error(ErrorCode::kCorruption,
+                      "the {} {}: {} is not a regular file",
+                      what,
+                      blob.digest.str(),
+                      path.string());
+  }
+  if (static_cast<uint64_t>(st.st_size) != blob.size) {
+    return make_error(ErrorCode::kCorruption,
+                      "the {} {} is {} bytes, but its descriptor says {}",
+                      what,
+                      blob.digest.str(),
+                      st.st_size,
+                      blob.size);
+  }
+  store::DigestHasher hasher;
+  uint64_t total = 0;
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      return errno_error(errno, fmt::format("reading {}", path.string()));
+    }
+    if (n == 0) {
+      break;
+    }
+    std::string_view chunk(buf, static_cast<size_t>(n));
+    hasher.update(chunk);
+    total += chunk.size();
+    if (keep != nullptr) {
+      keep->append(chunk);
+    }
+  }
+  store::Digest actual = hasher.finish();
+  if (total != blob.size || actual != blob.digest) {
+    return make_error(ErrorCode::kCorruption,
+                      "the {}'s bytes ({} bytes) have the digest {}, not the {} of its descriptor",
+                      what,
+                      total,
+                      actual.str(),
+                      blob.digest.str());
+  }
+  return ok_status();
+}
+
+// Copies a blob of another layout into the store, checking it against its digest again.
 Status copy_blob(store::ImageStore& store, const fs::path& from, const store::Digest& digest) {
   if (store.blobs().has(digest)) {
     return ok_status();
   }
-  UniqueFd fd(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(from.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!fd.valid()) {
     return errno_error(errno, fmt::format("opening {}", from.string()));
   }
@@ -115,17 +178,26 @@ Result<store::ImageVersion> Images::import_oci_layout(const fs::path& layout,
   store::Index index = KILN_TRY(store::index_from_json(KILN_TRY(read_file(layout / "index.json")),
                                                        (layout / "index.json").string()));
   store::Descriptor chosen = KILN_TRY(pick_manifest(index, oci_ref));
-  KILN_TRY(copy_blob(*store_, blob_path(layout, chosen.digest), chosen.digest));
-  store::Manifest manifest = KILN_TRY(store::manifest_from_json(
-      KILN_TRY(store_->blobs().read(chosen.digest)), chosen.digest.str()));
-  KILN_TRY(copy_blob(*store_, blob_path(layout, manifest.config.digest), manifest.config.digest));
-  store::ImageConfig config = KILN_TRY(store_->config(manifest));
+  // Every blob is checked against its descriptor (size, then digest of the bytes) before
+  // anything is copied: a refused import leaves nothing in the store.
+  std::string manifest_text;
+  KILN_TRY_CTX(check_layout_blob(layout, chosen, "manifest", &manifest_text), "importing");
+  store::Manifest manifest =
+      KILN_TRY(store::manifest_from_json(manifest_text, chosen.digest.str()));
+  std::string config_text;
+  KILN_TRY_CTX(check_layout_blob(layout, manifest.config, "config", &config_text), "importing");
+  store::ImageConfig config =
+      KILN_TRY(store::image_config_from_json(config_text, manifest.config.digest.str()));
   if (config.diff_ids.size() != manifest.layers.size()) {
     return make_error(ErrorCode::kCorruption,
                       "{}: {} layers but {} diff_ids",
                       chosen.digest.str(),
                       manifest.layers.size(),
                       config.diff_ids.size());
+  }
+  for (size_t i = 0; i < manifest.layers.size(); ++i) {
+    KILN_TRY_CTX(check_layout_blob(layout, manifest.layers[i], fmt::format("layer {}", i + 1)),
+                 "importing");
   }
   store::ImageRecord record;
   record.name = name.name;

@@ -129,18 +129,26 @@ State InstanceRecord::state() const {
   return os::process_alive(init_pid, init_start) ? State::kRunning : State::kDead;
 }
 
+bool InstanceRecord::owner_gone() const {
+  return die_with_owner && !os::process_alive(owner_pid, owner_start);
+}
+
 Json to_json(const InstanceRecord& r) {
-  return Json{{"id", r.id},
-              {"image", r.image},
-              {"imageDigest", r.image_digest},
-              {"created", r.created},
-              {"instanceType", r.instance_type},
-              {"diskSize", r.disk_size},
-              {"stopped", r.stopped},
-              {"monitorPid", r.monitor_pid},
-              {"initPid", r.init_pid},
-              {"initStart", r.init_start},
-              {"sandbox", to_json(r.sandbox)}};
+  Json j{{"id", r.id},
+         {"image", r.image},
+         {"imageDigest", r.image_digest},
+         {"created", r.created},
+         {"instanceType", r.instance_type},
+         {"diskSize", r.disk_size},
+         {"stopped", r.stopped},
+         {"monitorPid", r.monitor_pid},
+         {"initPid", r.init_pid},
+         {"initStart", r.init_start},
+         {"sandbox", to_json(r.sandbox)}};
+  if (r.die_with_owner) {
+    j["owner"] = Json{{"tag", r.owner_tag}, {"pid", r.owner_pid}, {"startTime", r.owner_start}};
+  }
+  return j;
 }
 
 Result<InstanceRecord> record_from_json(const Json& j) {
@@ -156,10 +164,23 @@ Result<InstanceRecord> record_from_json(const Json& j) {
     r.monitor_pid = j.at("monitorPid").get<pid_t>();
     r.init_pid = j.at("initPid").get<pid_t>();
     r.init_start = j.at("initStart").get<unsigned long long>();
+    if (j.contains("owner")) {
+      const Json& owner = j.at("owner");
+      r.die_with_owner = true;
+      r.owner_tag = owner.at("tag").get<std::string>();
+      r.owner_pid = owner.at("pid").get<pid_t>();
+      r.owner_start = owner.at("startTime").get<unsigned long long>();
+    }
   } catch (const nlohmann::json::exception& e) {
     return make_error(ErrorCode::kCorruption, "instance record: {}", e.what());
   }
-  r.sandbox = KILN_TRY(sandbox_from_json(j.value("sandbox", Json::object())));
+  // A record saved at the start of launch, before its sandbox was put together, has no layers:
+  // it still reads, so that recovery can terminate what a killed launch left.
+  const Json sandbox = j.value("sandbox", Json::object());
+  if (sandbox.value("lower", Json::array()).empty()) {
+    return r;
+  }
+  r.sandbox = KILN_TRY(sandbox_from_json(sandbox));
   return r;
 }
 
@@ -224,6 +245,10 @@ Result<InstanceRecord> Instances::launch(const LaunchRequest& request) {
   record.image = request.image;
   record.image_digest = request.image_digest;
   record.created = format_rfc3339_utc(std::chrono::system_clock::now());
+  record.die_with_owner = request.die_with_owner;
+  record.owner_tag = request.owner_tag;
+  record.owner_pid = ::getpid();
+  record.owner_start = os::process_start_time(record.owner_pid).value_or(0);
   fs::path folder = dir_ / record.id;
   std::error_code ec;
   for (const char* sub : {"disk", "merged"}) {
@@ -233,6 +258,8 @@ Result<InstanceRecord> Instances::launch(const LaunchRequest& request) {
     }
   }
   fs::permissions(folder, fs::perms::owner_all, ec);
+  // Recorded at once: an owner killed from here on leaves a folder recovery can find.
+  KILN_TRY(save(record));
   // Gone again if anything below fails: the disk unmounted first, so that removing the folder
   // does not walk into it.
   ScopeExit cleanup([&] {
@@ -339,6 +366,13 @@ Status Instances::start(const std::string& id) {
     return errno_error(errno, fmt::format("opening {}", helpers_.sandbox_init.string()));
   }
   os::ProcessSpec spec{{helpers_.kiln.string(), "__instance-run", folder.string()}};
+  if (record.die_with_owner) {
+    // This process owns it now: the helper checks it is our child and dies with us.
+    record.owner_pid = ::getpid();
+    record.owner_start = os::process_start_time(record.owner_pid).value_or(0);
+    KILN_TRY(save(record));
+    spec.argv.push_back(std::to_string(record.owner_pid));
+  }
   pid_t pid = KILN_TRY(os::spawn_detached(
       spec,
       folder / "sandbox.log",
@@ -369,6 +403,7 @@ Status Instances::start(const std::string& id) {
 }
 
 Status Instances::kill_processes(InstanceRecord& record) {
+  bool killed = false;
   if (!record.stopped && os::process_alive(record.init_pid, record.init_start)) {
     // The sandbox's first process is PID 1 of its namespace: killing it kills every process in
     // the instance, and bwrap (the monitor) exits, which frees the private mount namespace.
@@ -376,8 +411,11 @@ Status Instances::kill_processes(InstanceRecord& record) {
     if (!wait_gone(record.init_pid, kStopTimeout)) {
       return make_error(ErrorCode::kTimeout, "instance {}: processes did not end", record.id);
     }
+    killed = true;
   }
-  if (record.monitor_pid > 0) {
+  // Only a monitor whose sandbox was just killed is waited for: with a sandbox long gone, its
+  // pid may belong to another process now (recovery would wait 30 s for each instance).
+  if (killed && record.monitor_pid > 0) {
     wait_gone(record.monitor_pid, kStopTimeout);
   }
   record.stopped = true;
@@ -410,6 +448,21 @@ Status Instances::terminate(const std::string& id) {
     return make_error(ErrorCode::kIo, "removing instance {}: {}", id, ec.message());
   }
   return ok_status();
+}
+
+Status Instances::release(const std::string& id) {
+  InstanceRecord record = KILN_TRY(get(id));
+  if (!record.die_with_owner) {
+    return ok_status();
+  }
+  bool was_running = record.state() == State::kRunning;
+  KILN_TRY(kill_processes(record));
+  record.die_with_owner = false;
+  record.owner_tag.clear();
+  record.owner_pid = 0;
+  record.owner_start = 0;
+  KILN_TRY(save(record));
+  return was_running ? start(id) : ok_status();
 }
 
 Result<InstanceRecord> Instances::running(const std::string& id) const {
@@ -470,7 +523,10 @@ Result<SandboxSpec> load_sandbox(const fs::path& folder) {
 
 }  // namespace
 
-Status run_sandbox(const fs::path& folder, const Helpers& helpers) {
+Status run_sandbox(const fs::path& folder, const Helpers& helpers, pid_t owner) {
+  if (owner > 0) {
+    KILN_TRY(os::die_with_parent(owner));
+  }
   SandboxSpec spec = KILN_TRY(load_sandbox(folder));
   // Join the limits first: bwrap and everything in the sandbox inherit them.
   KILN_TRY(os::join_cgroups(os::CgroupSet{spec.cgroups, {}}));
@@ -485,6 +541,10 @@ Status run_sandbox(const fs::path& folder, const Helpers& helpers) {
                       "bwrap not found: install the Debian package bubblewrap");
   }
   std::vector<std::string> args{bwrap->string()};
+  if (owner > 0) {
+    // bwrap keeps our parent-death signal and gives its sandbox one: nothing outlives the owner.
+    args.emplace_back("--die-with-parent");
+  }
   for (std::string& a : bwrap_arguments(spec, fmt::format("/proc/self/fd/{}", kInitFd), kInfoFd)) {
     args.push_back(std::move(a));
   }

@@ -42,8 +42,18 @@ struct InstanceRecord {
   pid_t monitor_pid = 0;      // bwrap outside the sandbox
   pid_t init_pid = 0;         // the sandbox's first process, host pid
   unsigned long long init_start = 0;
+  // An instance tied to its owner (LaunchRequest::die_with_owner) dies with the process that
+  // last started it: its sandbox gets SIGKILL when that process ends, and kiln's recovery
+  // terminates it once that process is gone (build/recovery.hpp).
+  bool die_with_owner = false;
+  std::string owner_tag;  // what it belongs to: a build's image ARN, or ""
+  pid_t owner_pid = 0;
+  unsigned long long owner_start = 0;
 
   State state() const;  // derived from the record and the live processes
+  // Tied to an owner that no longer runs (the same pid reused by another process is told apart
+  // by its start time).
+  bool owner_gone() const;
 };
 
 Json to_json(const InstanceRecord& record);
@@ -57,6 +67,10 @@ struct LaunchRequest {
   std::vector<BindMount> binds = {};
   std::string instance_type = {};  // resource limits by EC2 name; "" for none
   uint64_t disk_size = 0;          // bytes of the instance's disk; 0 for kDefaultDiskSize
+  // Ties the instance to this process (InstanceRecord::die_with_owner): for builds and
+  // `kiln component run`, never for `kiln instance launch`, whose instances outlive it.
+  bool die_with_owner = false;
+  std::string owner_tag = {};
 };
 
 // Where kiln's helper programs are: the kiln binary itself (re-executed for the privileged part
@@ -98,6 +112,9 @@ class Instances {
   Status reboot(const std::string& id);
   // Kills every process and deletes the instance with its writable layer.
   Status terminate(const std::string& id);
+  // Unties an instance from its owner so that it outlives it (a failed build's instance kept for
+  // debugging): a running one is started again, untied, with its writable layer kept.
+  Status release(const std::string& id);
 
   std::filesystem::path folder(const std::string& id) const { return dir_ / id; }
   // The instance's writable layer (an overlayfs upper directory), readable from the host while
@@ -122,8 +139,10 @@ class Instances {
 
 // The privileged half of starting an instance, run as `kiln __instance-run <folder>` in a process
 // of its own: enter a private mount namespace, mount the overlay, and become bwrap (which
-// reports the sandbox's pids on file descriptor 3). Returns only on failure.
-Status run_sandbox(const std::filesystem::path& folder, const Helpers& helpers);
+// reports the sandbox's pids on file descriptor 3). With `owner` (> 0), it first makes sure it
+// dies with that process, its parent, and so does everything bwrap starts. Returns only on
+// failure.
+Status run_sandbox(const std::filesystem::path& folder, const Helpers& helpers, pid_t owner = 0);
 
 // The privileged half of exec, run as `kiln __instance-enter <folder> <pid> host|none
 // <command...>`: join the instance's cgroups and namespaces, drop the capabilities that reach the

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -325,9 +326,30 @@ Result<pid_t> spawn_detached(const ProcessSpec& spec,
   for (const auto& [from, to] : fds) {
     posix_spawn_file_actions_adddup2(&sa.actions, from, to);  // clears close-on-exec on `to`
   }
-  // A session of its own: no controlling terminal, untouched by this process's signals.
-  posix_spawnattr_setflags(&sa.attr, POSIX_SPAWN_SETSID);
+  // A session of its own: no controlling terminal, untouched by this process's signals; default
+  // signal handling whatever this process ignores (a build ignores SIGPIPE).
+  sigset_t all;
+  sigset_t none;
+  sigfillset(&all);
+  sigemptyset(&none);
+  posix_spawnattr_setsigdefault(&sa.attr, &all);
+  posix_spawnattr_setsigmask(&sa.attr, &none);
+  posix_spawnattr_setflags(&sa.attr,
+                           POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
   return spawn_with(spec, sa);
+}
+
+Status die_with_parent(pid_t expected_parent) {
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {
+    return errno_error(errno, "asking to die with the parent process");
+  }
+  // Checked after the request: a parent that dies from now on sends the signal.
+  if (::getppid() != expected_parent) {
+    return make_error(ErrorCode::kUnavailable,
+                      "the process that owns this one (pid {}) has ended",
+                      expected_parent);
+  }
+  return ok_status();
 }
 
 Result<ProcessResult> run_process(const ProcessSpec& spec,

@@ -89,6 +89,12 @@ Result<pid_t> spawn_detached(const ProcessSpec& spec,
                              const std::filesystem::path& log,
                              const std::vector<std::pair<int, int>>& fds);
 
+// Makes this process die (SIGKILL) when its parent does, and checks that its parent is still
+// `expected_parent`: a parent that died before the request was made would never send the
+// signal, so that case is an error (kUnavailable) and the caller should exit. The request
+// survives execve of a program that gains no privileges, so a helper can ask for it, then exec.
+Status die_with_parent(pid_t expected_parent);
+
 // Finds `name` on $PATH (or the given path list); empty optional if it is not there.
 std::optional<std::filesystem::path> find_program(std::string_view name,
                                                   std::string_view path_list = {});

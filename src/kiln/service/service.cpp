@@ -7,7 +7,6 @@
 
 #include "kiln/base/log.hpp"
 #include "kiln/build/stage.hpp"
-#include "kiln/os/namespace.hpp"
 #include "kiln/service/service_impl.hpp"
 
 namespace kiln::service {
@@ -23,74 +22,56 @@ std::vector<ImageStatus> running_statuses() {
           ImageStatus::kIntegrating};
 }
 
-namespace {
-
-// Whether the process that built an image (kiln.builder) still runs: a `kiln build` of the same
-// root, not ours to reap.
-bool builder_alive(const Json& image) {
-  Json builder = image.value("kiln", Json::object()).value("builder", Json::object());
-  auto pid = builder.value("pid", 0);
-  unsigned long long start = builder.value("startTime", 0ULL);
-  if (pid <= 0 || pid == ::getpid()) {
-    return false;
-  }
-  std::optional<unsigned long long> now = os::process_start_time(pid);
-  return now && *now == start;
-}
-
-}  // namespace
-
 Result<std::unique_ptr<state::Catalog>> Service::Impl::open_catalog() const {
   return state::Catalog::open(options.root / "state.db", options.account, clock);
 }
 
-Status Service::Impl::recover() {
-  std::vector<Json> left = KILN_TRY(catalog->images_with_status(running_statuses()));
-  instance::Instances instances(options.root, options.helpers);
-  for (const Json& image : left) {
-    std::string arn = image.value("arn", "");
-    std::string status = image.value("state", Json::object()).value("status", "");
-    if (builder_alive(image)) {
-      continue;  // a kiln build in another process
-    }
-    if (status == "PENDING" && !image.contains("kiln")) {
-      // Queued but never started: nothing of it ran, so it is built now.
-      recovery.requeued.push_back(arn);
-      queue.push_back(arn);
-      continue;
-    }
-    for (const Json& entry :
-         image.value("kiln", Json::object()).value("instances", Json::array())) {
-      std::string id = entry.value("instanceId", "");
-      if (id.empty()) {
-        continue;
-      }
-      if (Status done = instances.terminate(id);
-          done || done.error().code == ErrorCode::kNotFound) {
-        recovery.reaped_instances.push_back(id);
-      } else {
-        KILN_LOG(kWarning, "recovery: terminating instance {}: {}", id, done.error().message);
-      }
-    }
-    // A snapshot made before the interruption is not an image anyone was given.
-    if (Result<catalog::ImageBuilderArn> parsed = catalog::ImageBuilderArn::parse(arn);
-        parsed && parsed->version && parsed->build) {
-      catalog::ImageReference ref;
-      ref.name = image.value("name", parsed->name);
-      ref.version = *parsed->version;
-      ref.build = parsed->build;
-      (void)images->store().remove_image(ref);
-    }
-    std::string reason = fmt::format(
-        "the build was interrupted: the kiln daemon stopped while the image was {}; its "
-        "instances were terminated",
-        status);
-    if (Result<Json> failed = catalog->set_image_status(arn, ImageStatus::kFailed, reason)) {
-      recovery.failed.push_back(arn);
-      after_build(*catalog, *failed);
+Result<std::vector<Json>> Service::Impl::requeue() {
+  std::vector<Json> left;
+  for (Json& image : KILN_TRY(build::unfinished_images(*catalog))) {
+    switch (build::recovery_action(image, true, build::builder_alive)) {
+      case build::RecoveryAction::kRequeue:
+        // Queued but never started: nothing of it ran, so it is built now.
+        recovery.requeued.push_back(image.value("arn", ""));
+        queue.push_back(image.value("arn", ""));
+        break;
+      case build::RecoveryAction::kFail:
+        left.push_back(std::move(image));
+        break;
+      case build::RecoveryAction::kLeave:
+        break;  // a kiln build in another process
     }
   }
-  return ok_status();
+  return left;
+}
+
+// In the recovery thread, on catalog and images of its own.
+void Service::Impl::recover(std::vector<Json> left) {
+  Result<std::unique_ptr<state::Catalog>> own = open_catalog();
+  Result<std::unique_ptr<image::Images>> own_images = image::Images::open(options.root);
+  if (!own || !own_images) {
+    KILN_LOG(kError,
+             "recovering the builds of a previous daemon: {}",
+             !own ? own.error().message : own_images.error().message);
+  } else {
+    build::RecoveryEnvironment env{options.root, own->get(), own_images->get(), options.helpers};
+    Result<build::RecoveryReport> done = build::recover_builds(
+        env, left, false, [&](const Json& failed) { after_build(**own, failed); });
+    if (!done) {
+      KILN_LOG(kError, "recovering the builds of a previous daemon: {}", done.error().message);
+    } else {
+      recovery.failed = done->failed;
+      recovery.reaped_instances = done->reaped_instances;
+    }
+  }
+  if (options.on_recovered) {
+    options.on_recovered(recovery);
+  }
+  {
+    std::lock_guard<std::mutex> lock(recovery_mutex);
+    recovered = true;
+  }
+  recovery_done.notify_all();
 }
 
 void Service::Impl::enqueue(const std::string& arn) {
@@ -250,7 +231,12 @@ Result<std::unique_ptr<Service>> Service::start(ServiceOptions options, const Cl
   impl->catalog = KILN_TRY(impl->open_catalog());
   impl->images = KILN_TRY(image::Images::open(impl->options.root));
   impl->notifier = std::make_unique<notify::Notifier>(impl->options.topics, impl->options.delivery);
-  KILN_TRY_CTX(impl->recover(), "recovering the builds of a previous daemon");
+  // Chosen before any build of ours starts, so that recovery never takes one of them for a
+  // build of an earlier daemon; cleaned up while the daemon already answers.
+  impl->to_recover = KILN_TRY_CTX(impl->requeue(), "recovering the builds of a previous daemon");
+  if (!impl->options.defer_recovery) {
+    impl->recovery_thread = std::thread([raw = impl.get()] { raw->recover(raw->to_recover); });
+  }
   int workers = std::max(1, impl->options.max_concurrent_builds);
   for (int i = 0; i < workers; ++i) {
     impl->workers.emplace_back([raw = impl.get()] { raw->worker_loop(); });
@@ -259,7 +245,21 @@ Result<std::unique_ptr<Service>> Service::start(ServiceOptions options, const Cl
   return std::unique_ptr<Service>(new Service(std::move(impl)));
 }
 
+std::vector<std::string> Service::queued_again() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->recovery.requeued;
+}
+
+void Service::start_recovery() {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  if (!impl_->recovery_thread.joinable() && !impl_->shut_down) {
+    impl_->recovery_thread = std::thread([raw = impl_.get()] { raw->recover(raw->to_recover); });
+  }
+}
+
 const RecoveryReport& Service::recovery() const {
+  std::unique_lock<std::mutex> lock(impl_->recovery_mutex);
+  impl_->recovery_done.wait(lock, [this] { return impl_->recovered; });
   return impl_->recovery;
 }
 
@@ -320,6 +320,9 @@ void Service::shutdown() {
   d.scheduler_wake.notify_all();
   if (d.scheduler.joinable()) {
     d.scheduler.join();
+  }
+  if (d.recovery_thread.joinable()) {
+    d.recovery_thread.join();
   }
   // Running builds get the grace period; queued ones stay PENDING for the next start.
   {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "kiln/api/backend.hpp"
+#include "kiln/build/recovery.hpp"
 #include "kiln/build/workflow.hpp"
 #include "kiln/notify/notify.hpp"
 #include "kiln/state/catalog.hpp"
@@ -21,6 +22,9 @@
 namespace kiln::service {
 
 using Json = nlohmann::ordered_json;
+
+// What start-up recovery did (build/recovery.hpp).
+using RecoveryReport = build::RecoveryReport;
 
 struct ServiceOptions {
   std::filesystem::path root;
@@ -38,21 +42,26 @@ struct ServiceOptions {
   notify::S3Location s3;
   notify::DeliveryOptions delivery;
   std::chrono::milliseconds scheduler_tick{1000};
-};
-
-struct RecoveryReport {
-  std::vector<std::string> failed;    // builds interrupted mid-way, now FAILED
-  std::vector<std::string> requeued;  // PENDING images queued again (nothing of them had run)
-  std::vector<std::string> reaped_instances;
+  // Called from the recovery thread once the builds a previous daemon left are recovered.
+  std::function<void(const RecoveryReport&)> on_recovered;
+  // The recovery thread starts only when start_recovery() is called (kiln serve: once the API
+  // listens), not in start().
+  bool defer_recovery = false;
 };
 
 class Service : public api::Backend {
  public:
-  // Opens the catalog, recovers what a previous daemon left (report in recovery()), and starts
-  // the build threads and the scheduler.
+  // Opens the catalog, queues again what a previous daemon queued, starts the build threads and
+  // the scheduler, and recovers the builds a previous daemon left interrupted in a thread of its
+  // own (the images it looks at are chosen before any build starts; report in recovery()).
   static Result<std::unique_ptr<Service>> start(ServiceOptions options, const Clock& clock);
   ~Service() override;
 
+  // The PENDING images a previous daemon queued, queued again by start().
+  std::vector<std::string> queued_again() const;
+  // Starts the recovery thread (with ServiceOptions::defer_recovery); idempotent.
+  void start_recovery();
+  // Waits for the recovery at start to end, then returns what it did.
   const RecoveryReport& recovery() const;
 
   // api::Backend

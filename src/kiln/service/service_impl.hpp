@@ -20,6 +20,12 @@ struct Service::Impl {
   ServiceOptions options;
   const Clock& clock;
   RecoveryReport recovery;
+  // The recovery thread (recovery_mutex): recovered turns true when it ends.
+  std::thread recovery_thread;
+  mutable std::mutex recovery_mutex;
+  mutable std::condition_variable recovery_done;
+  bool recovered = false;
+  std::vector<Json> to_recover;  // chosen in start(), recovered by the thread
 
   // The service's own catalog and images, for API calls and the scheduler (catalog_mutex).
   std::mutex catalog_mutex;
@@ -57,7 +63,9 @@ struct Service::Impl {
     return accepting_builds;
   }
   Result<std::unique_ptr<state::Catalog>> open_catalog() const;
-  Status recover();
+  // Queues what was PENDING and never started; returns the images left to recover.
+  Result<std::vector<Json>> requeue();
+  void recover(std::vector<Json> left);
   void enqueue(const std::string& arn);
   void worker_loop();
   void run_one(state::Catalog& own,

@@ -67,6 +67,7 @@ Result<ImageVersion> version_of(const Descriptor& entry) {
   }
   image.arn = entry.annotation(annotation::kImageArn);
   image.created = entry.annotation(annotation::kCreated);
+  image.incomplete = entry.annotation(annotation::kImageIncomplete) == "true";
   image.manifest = entry;
   return image;
 }
@@ -654,6 +655,11 @@ Result<ImageVersion> ImageStore::add_image(const ImageRecord& record) {
   image.manifest = descriptor_of(media_type::kImageManifest, manifest_digest, manifest.size());
   image.manifest.annotations = std::move(annotations);
   image.manifest.annotations[std::string(annotation::kRefName)] = image.ref_name();
+  if (record.incomplete) {
+    // On the index entry only: the manifest (and its digest) stay what the finished image has.
+    image.manifest.annotations[std::string(annotation::kImageIncomplete)] = "true";
+    image.incomplete = true;
+  }
   index.manifests.push_back(image.manifest);
   KILN_TRY_CTX(write_index(index), context);
   return image;
@@ -696,12 +702,13 @@ Result<ImageVersion> ImageStore::add_manifest(const Descriptor& manifest,
   return image;
 }
 
-Result<std::vector<ImageVersion>> ImageStore::list(std::optional<std::string_view> name) const {
+Result<std::vector<ImageVersion>> ImageStore::list(std::optional<std::string_view> name,
+                                                   bool include_incomplete) const {
   Index index = KILN_TRY(read_index());
   std::vector<ImageVersion> images = kiln_versions(index);
-  if (name) {
-    std::erase_if(images, [&](const ImageVersion& image) { return image.name != *name; });
-  }
+  std::erase_if(images, [&](const ImageVersion& image) {
+    return (name && image.name != *name) || (image.incomplete && !include_incomplete);
+  });
   return images;
 }
 
@@ -749,6 +756,26 @@ Result<ImageVersion> ImageStore::remove_image(const ImageReference& ref) {
       index.manifests.erase(it);
       KILN_TRY_CTX(write_index(index), context);
       return image;
+    }
+  }
+  return no_match(ref, kiln_versions(index));
+}
+
+Status ImageStore::mark_complete(const ImageReference& ref) {
+  if (!ref.version.is_exact() || !ref.build) {
+    return make_error(ErrorCode::kInvalidArgument, "{}: one build is needed", ref.str());
+  }
+  std::string context = fmt::format("completing the image {}", ref.str());
+  std::unique_ptr<FileLock> lock = KILN_TRY_CTX(fs_.lock(lock_path()), context);
+  Index index = KILN_TRY_CTX(read_index(), context);
+  for (Descriptor& entry : index.manifests) {
+    Result<ImageVersion> image = is_kiln_entry(entry) ? version_of(entry) : Error{};
+    if (image.ok() && ref_names_image(ref, *image)) {
+      if (entry.annotations.erase(std::string(annotation::kImageIncomplete)) == 0) {
+        return ok_status();
+      }
+      KILN_TRY_CTX(write_index(index), context);
+      return ok_status();
     }
   }
   return no_match(ref, kiln_versions(index));

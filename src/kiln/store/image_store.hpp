@@ -43,6 +43,10 @@ struct ImageRecord {
   std::string architecture = "amd64";  // for a base image; a child keeps its parent's
   // The build number to record; kAlreadyExists if name/version has it. Default: 1 + the highest.
   std::optional<uint32_t> build;
+  // A build's snapshot before the build ends (tests, distribution): indexed, so that its blobs
+  // are kept and its build number taken, but neither listed nor resolved until
+  // mark_complete(); recovery removes it when its build was interrupted.
+  bool incomplete = false;
 };
 
 // An image version as the index records it.
@@ -53,7 +57,8 @@ struct ImageVersion {
   Descriptor manifest;  // the index entry: manifest digest, size and annotations
   std::optional<Digest> parent;
   std::string arn;
-  std::string created;  // RFC 3339 UTC
+  std::string created;      // RFC 3339 UTC
+  bool incomplete = false;  // ImageRecord::incomplete, until mark_complete()
 
   // "web-server/1.2.0/3".
   std::string str() const;
@@ -118,11 +123,13 @@ class ImageStore {
 
   // kiln's image versions in the index, sorted by name, version and build; only those named
   // `name` when given. Index entries without kiln annotations (put there by other tools) are
-  // left out.
-  Result<std::vector<ImageVersion>> list(std::optional<std::string_view> name = {}) const;
+  // left out, and so are incomplete ones (a build not ended) unless `include_incomplete`.
+  Result<std::vector<ImageVersion>> list(std::optional<std::string_view> name = {},
+                                         bool include_incomplete = false) const;
 
   // The newest image version matching `ref` (newest version the filter matches, then the
-  // highest build, or the build `ref` names). kNotFound when none does.
+  // highest build, or the build `ref` names); incomplete ones are never offered. kNotFound when
+  // none does.
   Result<ImageVersion> resolve(const catalog::ImageReference& ref) const;
   Result<ImageVersion> resolve(std::string_view ref) const;
 
@@ -133,6 +140,9 @@ class ImageStore {
   // until gc(). A child of the removed image stays whole (its manifest lists every layer it
   // needs); its parent annotation then names a manifest gc may remove. Returns what was removed.
   Result<ImageVersion> remove_image(const catalog::ImageReference& ref);
+
+  // The build of the incomplete image `ref` (one build) ended well: it is listed from now on.
+  Status mark_complete(const catalog::ImageReference& ref);
 
   // Checks every blob's digest, oci-layout, index.json, and that every manifest the index lists
   // and every config and layer they name exist with the recorded size. An error only when the

@@ -41,6 +41,8 @@ inline constexpr std::string_view kImageVersion = "dev.kiln.image.version";
 inline constexpr std::string_view kImageBuild = "dev.kiln.image.build";
 inline constexpr std::string_view kImageArn = "dev.kiln.image.arn";
 inline constexpr std::string_view kImageParent = "dev.kiln.image.parent";
+// On an index entry only: the image's build has not ended (ImageRecord::incomplete).
+inline constexpr std::string_view kImageIncomplete = "dev.kiln.image.incomplete";
 }  // namespace annotation
 
 // The "imageLayoutVersion" kiln writes to oci-layout.
