@@ -215,13 +215,10 @@ Result<std::vector<Json>> Catalog::list_images(const ListQuery& query) const {
   if (!owner) {
     return std::vector<Json>();
   }
-  // Only versions with a build one may use: an image still being built (its snapshot already
-  // tested or distributed), failed or cancelled is not offered.
   std::vector<Json> images = KILN_TRY(impl_->documents(
-      "SELECT arn, document FROM images i WHERE owner = ?1 AND status IN ('AVAILABLE', "
-      "'DEPRECATED') AND build = (SELECT MAX(build) FROM images j WHERE j.owner = i.owner AND "
-      "j.name = i.name AND j.major = i.major AND j.minor = i.minor AND j.patch = i.patch AND "
-      "j.status IN ('AVAILABLE', 'DEPRECATED')) ORDER BY name, major, minor, patch",
+      "SELECT arn, document FROM images i WHERE owner = ?1 AND build = (SELECT MAX(build) FROM "
+      "images j WHERE j.owner = i.owner AND j.name = i.name AND j.major = i.major AND j.minor = "
+      "i.minor AND j.patch = i.patch) ORDER BY name, major, minor, patch",
       *owner));
   std::vector<Json> out;
   for (const Json& image : images) {
