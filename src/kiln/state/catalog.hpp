@@ -160,8 +160,7 @@ class Catalog {
   // version, and at least `min_build` (the caller knows about builds outside the catalog).
   Result<Created> create_image(const Json& request, uint32_t min_build = 1);
   Result<Json> get_image(std::string_view arn) const;
-  // The newest usable (AVAILABLE or DEPRECATED) build of each image name/version, as
-  // ImageVersion summaries: versions with no such build are not listed.
+  // The newest build of each image name/version, as ImageVersion summaries.
   Result<std::vector<Json>> list_images(const ListQuery& query) const;
   // Every build of one image name/version (a version ARN), as Image summaries, newest first.
   Result<std::vector<Json>> list_image_build_versions(std::string_view arn) const;
