@@ -14,6 +14,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev busybox-static python3
   # tools the runner drives inside instances; instances and images
   bash coreutils util-linux bubblewrap mmdebstrap
+  # the private network of instances (pasta), and ip for its test's network namespace
+  passt iproute2
   # independent OCI tools that check kiln's images in tests
   skopeo umoci
   # the AWS CLI, the API's client in the daemon's tests

@@ -25,7 +25,7 @@ struct RunArgs {
   std::string image = "busybox";
   std::vector<std::string> phases;
   std::vector<std::string> parameters;  // name=value
-  std::string network = "host";
+  std::string network = "private";
   std::string instance_type;
   bool keep = false;
   bool quiet = false;
@@ -93,7 +93,7 @@ int run_component(Context& context, const RunArgs& args) {
   request.image = image->arn;
   request.image_digest = image->manifest.digest.str();
   request.lower = *lower;
-  request.network = args.network == "none" ? instance::Network::kNone : instance::Network::kHost;
+  request.network = instance::network_from_name(args.network).value_or(instance::Network::kPrivate);
   request.instance_type = args.instance_type;
   request.binds = {{toe->launcher, kiln_dir + "/toe/bin/kiln-toe", true},
                    {toe->libexec, kiln_dir + "/toe/libexec/kiln", true},
@@ -157,8 +157,11 @@ Verb add_component_run(CLI::App& group) {
   cmd->add_option("--phases", args->phases, "Phases to run (default: all, in document order)")
       ->delimiter(',');
   cmd->add_option("--parameter,-p", args->parameters, "A document parameter, name=value");
-  cmd->add_option("--network", args->network, "host (default) or none")
-      ->check(CLI::IsMember({"host", "none"}));
+  cmd->add_option("--network",
+                  args->network,
+                  "private (default: its own network, outbound only, nothing of the host), none, "
+                  "or host (the host's network, its loopback services included)")
+      ->check(CLI::IsMember({"private", "none", "host"}));
   cmd->add_option("--instance-type", args->instance_type, "Resource limits by EC2 name");
   cmd->add_flag("--keep", args->keep, "Keep the instance after the run");
   cmd->add_flag("--quiet,-q", args->quiet, "Print only the result");
