@@ -502,8 +502,9 @@ Status connect_network(const fs::path& folder, pid_t pid) {
   if (code != 0) {
     return make_error(ErrorCode::kUnavailable, "pasta exited with code {}", code);
   }
-  // Without CAP_NET_RAW, ping works through ICMP datagram sockets: allowed for every group in
-  // the instance's network namespace (the host's setting is untouched).
+  // Without CAP_NET_RAW, ping needs ICMP datagram sockets: allowed for every group in the
+  // instance's network namespace (the host's setting, which pasta's own ping sockets need, is
+  // untouched).
   return os::allow_ping_sockets(pid);
 }
 
