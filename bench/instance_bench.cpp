@@ -1,7 +1,7 @@
 // Instance benchmarks (need root, bubblewrap, nsenter and busybox; print "skipped" otherwise):
 // launch-to-first-exec latency of an instance over a cached (already unpacked) busybox layer,
 // against a bare `bwrap ... true` over the same folder and a plain spawn of `true`.
-// Usage: kiln_instance_bench KILN_BINARY SANDBOX_INIT [--reps N]
+// Usage: kiln_instance_bench KILN_BINARY SANDBOX_INIT [--reps N] [--network private|none|host]
 
 #include <unistd.h>
 
@@ -61,8 +61,17 @@ int main(int argc, char** argv) {
     return 2;
   }
   int reps = 10;
-  if (argc >= 5 && std::strcmp(argv[3], "--reps") == 0) {
-    reps = std::max(1, std::atoi(argv[4]));
+  kiln::instance::Network network = kiln::instance::Network::kPrivate;
+  for (int i = 3; i + 1 < argc; i += 2) {
+    if (std::strcmp(argv[i], "--reps") == 0) {
+      reps = std::max(1, std::atoi(argv[i + 1]));
+    } else if (std::strcmp(argv[i], "--network") == 0 &&
+               kiln::instance::network_from_name(argv[i + 1])) {
+      network = *kiln::instance::network_from_name(argv[i + 1]);
+    } else {
+      std::fprintf(stderr, "unknown option %s %s\n", argv[i], argv[i + 1]);
+      return 2;
+    }
   }
   if (::geteuid() != 0 || !kiln::os::find_program("bwrap") || !kiln::os::find_program("busybox")) {
     std::printf("instance benchmarks skipped: they need root, bubblewrap and busybox\n");
@@ -84,7 +93,7 @@ int main(int argc, char** argv) {
   std::vector<double> launch, first_exec, total, terminate, bare_bwrap, spawn;
   for (int i = 0; i < reps + 1; ++i) {  // the first round warms caches and is not counted
     auto t0 = Clock::now();
-    auto record = instances.launch({"busybox", "sha256:bench", {lower}});
+    auto record = instances.launch({"busybox", "sha256:bench", {lower}, network});
     if (!record) {
       std::fprintf(stderr, "launch failed: %s\n", record.error().message.c_str());
       return 1;
@@ -132,7 +141,9 @@ int main(int argc, char** argv) {
     spawn.push_back(spawn_ms);
   }
   double t = median(total);
-  std::printf("instance benchmarks: median of %d rounds after one warm-up\n\n", reps);
+  std::printf("instance benchmarks (network %s): median of %d rounds after one warm-up\n\n",
+              std::string(kiln::instance::network_name(network)).c_str(),
+              reps);
   std::printf("%-34s %9s\n", "measure", "ms");
   std::printf("%-34s %9.2f\n", "launch (instance running)", median(launch));
   std::printf("%-34s %9.2f\n", "first exec of /bin/true", median(first_exec));
@@ -147,9 +158,11 @@ int main(int argc, char** argv) {
   std::printf("%-34s %9.2f\n", "baseline: spawn true", median(spawn));
   std::printf("%-34s %9.2fx\n", "ratio launch+exec / bare bwrap", t / median(bare_bwrap));
   std::printf(
-      "{\"bench\":\"kiln-instance\",\"reps\":%d,\"launch_ms\":%.3f,\"first_exec_ms\":%.3f,"
+      "{\"bench\":\"kiln-instance\",\"network\":\"%s\",\"reps\":%d,\"launch_ms\":%.3f,\"first_exec_"
+      "ms\":%.3f,"
       "\"launch_to_exec_ms\":%.3f,\"terminate_ms\":%.3f,\"bare_bwrap_ms\":%.3f,\"spawn_ms\":%.3f,"
       "\"pass\":%s}\n",
+      std::string(kiln::instance::network_name(network)).c_str(),
       reps,
       median(launch),
       median(first_exec),

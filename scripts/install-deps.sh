@@ -19,8 +19,8 @@ packages=(
   curl python3-boto3 python3-botocore shellcheck openssl tar gzip zstd procps iproute2
   # tools the runner drives inside instances; instances and images
   bash coreutils util-linux bubblewrap mmdebstrap e2fsprogs
-  # instances' own network: user-mode network stacks (docs/security.md)
-  passt slirp4netns
+  # the private network of instances (pasta, docs/DEPENDENCIES.md)
+  passt
   # independent OCI tools that check kiln's images in tests
   skopeo umoci
   # the AWS CLI, the API's client in the daemon's tests

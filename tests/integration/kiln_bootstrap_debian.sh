@@ -46,7 +46,8 @@ test_bootstrap_debian() {
   assert_match '^apt [0-9]' "$(head -n 1 "$OUT")" "the first line of apt-get --version"
   in_instance "$ID" /bin/sh -c '. /etc/os-release && echo "$ID $VERSION_CODENAME"'
   assert_stdout "debian $SUITE" "ID and VERSION_CODENAME of /etc/os-release"
-  # The host's network by default: the archive is reachable from inside (apt-get update works).
+  # The private network by default: the archive is reachable from inside through pasta, names
+  # resolved by the host's resolver (apt-get update works).
   in_instance "$ID" apt-get -q update
   in_instance "$ID" /bin/sh -c 'ls /var/lib/apt/lists | grep -c _Packages'
   [ "$(stdout_text)" -ge 1 ] || fail "Packages lists after apt-get update: expected at least 1, got $(stdout_text)"

@@ -560,8 +560,15 @@ test_network_none() {
   in_instance "$ID" /bin/cat /proc/net/dev
   local host_ifs
   host_ifs=$(awk -F: 'NR > 2 { gsub(/ /, "", $1); print $1 }' /proc/net/dev | sort | tr '\n' ' ' | sed 's/ $//')
+  launch busybox/1.0.0 --network host
+  assert_eq "$host_ifs" "$(interfaces "$ID")" "interfaces in an instance on the host network (named)"
+  # The default, private: its own loopback and the one interface pasta serves, named like the
+  # host's outbound interface.
+  local uplink
+  uplink=$(ip -o route show default | awk '{ for (i = 1; i < NF; i++) if ($i == "dev") { print $(i + 1); exit } }')
   launch busybox/1.0.0
-  assert_eq "$host_ifs" "$(interfaces "$ID")" "interfaces in an instance on the host network (default)"
+  assert_eq "$(printf '%s\n' lo "$uplink" | sort | tr '\n' ' ' | sed 's/ $//')" "$(interfaces "$ID")" \
+    "interfaces in an instance on its private network (default)"
   kiln instance launch busybox/1.0.0 --network bridge
   assert_eq 2 "$RC" "exit code of launch --network bridge (not an option)"
 }

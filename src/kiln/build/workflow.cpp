@@ -77,7 +77,7 @@ class Build {
   fs::path log_folder_;
   std::string working_directory_ = "/tmp";
   std::string instance_type_;
-  instance::Network network_ = instance::Network::kHost;
+  instance::Network network_ = instance::Network::kPrivate;
   bool keep_on_failure_ = false;
   std::vector<BuildComponent> components_;
   std::optional<store::ImageVersion> parent_;
@@ -188,9 +188,9 @@ std::optional<Failure> Build::prepare() {
       !infra["instanceTypes"].empty()) {
     instance_type_ = infra["instanceTypes"][0].get<std::string>();
   }
-  if (infra.value("networkMode", "host") == "none") {
-    network_ = instance::Network::kNone;
-  }
+  // A private network unless the configuration names another (validated when it was created).
+  network_ = instance::network_from_name(infra.value("networkMode", "private"))
+                 .value_or(instance::Network::kPrivate);
   keep_on_failure_ = !infra.value("terminateInstanceOnFailure", true);
 
   // The components, resolved now (wildcards pick the newest build at build time, as AWS does),

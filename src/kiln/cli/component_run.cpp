@@ -25,7 +25,7 @@ struct RunArgs {
   std::string image = "busybox";
   std::vector<std::string> phases;
   std::vector<std::string> parameters;  // name=value
-  std::string network = "host";
+  std::string network = "private";
   std::string instance_type;
   std::string disk_size;
   bool keep = false;
@@ -94,7 +94,7 @@ int run_component(Context& context, const RunArgs& args) {
   request.image = image->arn;
   request.image_digest = image->manifest.digest.str();
   request.lower = *lower;
-  request.network = args.network == "none" ? instance::Network::kNone : instance::Network::kHost;
+  request.network = instance::network_from_name(args.network).value_or(instance::Network::kPrivate);
   request.instance_type = args.instance_type;
   if (!args.disk_size.empty()) {
     Result<uint64_t> size = instance::parse_disk_size(args.disk_size);
@@ -178,8 +178,11 @@ Verb add_component_run(CLI::App& group) {
   cmd->add_option("--phases", args->phases, "Phases to run (default: all, in document order)")
       ->delimiter(',');
   cmd->add_option("--parameter,-p", args->parameters, "A document parameter, name=value");
-  cmd->add_option("--network", args->network, "host (default) or none")
-      ->check(CLI::IsMember({"host", "none"}));
+  cmd->add_option("--network",
+                  args->network,
+                  "private (default: its own network, outbound only, nothing of the host), none, "
+                  "or host (the host's network, its loopback services included)")
+      ->check(CLI::IsMember({"private", "none", "host"}));
   cmd->add_option("--instance-type", args->instance_type, "Resource limits by EC2 name");
   cmd->add_option("--disk-size",
                   args->disk_size,

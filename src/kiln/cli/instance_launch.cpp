@@ -1,5 +1,5 @@
-// kiln instance launch REF [--network host|none] [--type T] [--disk-size SIZE]: a new instance of
-// an image; its id is the last word printed.
+// kiln instance launch REF [--network private|none|host] [--type T] [--disk-size SIZE]: a new
+// instance of an image; its id is the last word printed.
 
 #include "kiln/cli/verbs.hpp"
 
@@ -8,15 +8,18 @@ namespace kiln::cli {
 Verb add_instance_launch(CLI::App& group) {
   struct Args {
     std::string ref;
-    std::string network = "host";
+    std::string network = "private";
     std::string type;
     std::string disk_size;
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd = group.add_subcommand("launch", "Launch an instance of an image");
   cmd->add_option("ref", args->ref, "Image: ARN or name/x.y.z[/build] (x wildcards)")->required();
-  cmd->add_option("--network", args->network, "host (default) or none")
-      ->check(CLI::IsMember({"host", "none"}));
+  cmd->add_option("--network",
+                  args->network,
+                  "private (default: its own network, outbound only, nothing of the host), none, "
+                  "or host (the host's network, its loopback services included)")
+      ->check(CLI::IsMember({"private", "none", "host"}));
   cmd->add_option("--type",
                   args->type,
                   "Instance type, as EC2 names them (t3.medium, m5.large, ...): its memory, CPUs "
@@ -42,7 +45,7 @@ Verb add_instance_launch(CLI::App& group) {
                 found->str(),
                 found->manifest.digest.str(),
                 *lower,
-                args->network == "none" ? instance::Network::kNone : instance::Network::kHost};
+                instance::network_from_name(args->network).value_or(instance::Network::kPrivate)};
             request.instance_type = args->type;
             if (!args->disk_size.empty()) {
               Result<uint64_t> size = instance::parse_disk_size(args->disk_size);

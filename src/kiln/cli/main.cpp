@@ -17,7 +17,8 @@ namespace kiln::cli {
 namespace {
 
 // `kiln __instance-run FOLDER [OWNER_PID]`: the privileged half of starting an instance (with
-// OWNER_PID, its parent: the instance dies with it).
+// OWNER_PID, its parent: the instance dies with it; `__instance-net FOLDER PID` its network,
+// `__instance-enter` an exec).
 int instance_run(const std::string& folder, const instance::Helpers& helpers, pid_t owner) {
   Status failed = instance::run_sandbox(folder, helpers, owner);
   std::fprintf(stderr, "kiln: error: starting the sandbox: %s\n", failed.error().message.c_str());
@@ -32,12 +33,23 @@ int main(int argc, char** argv) {
     pid_t owner = argc >= 4 ? static_cast<pid_t>(std::atoi(argv[3])) : 0;
     return instance_run(argv[2], instance::find_helpers(KILN_BUILD_LIBEXEC), owner);
   }
+  if (argc == 4 && std::string_view(argv[1]) == "__instance-net") {
+    Status connected = instance::connect_network(argv[2], static_cast<pid_t>(std::atoi(argv[3])));
+    if (!connected) {
+      std::fprintf(stderr, "kiln: error: %s\n", connected.error().message.c_str());
+      return 1;
+    }
+    return 0;
+  }
   if (argc >= 6 && std::string_view(argv[1]) == "__instance-enter") {
     std::vector<std::string> command(argv + 5, argv + argc);
-    instance::Network network =
-        std::string_view(argv[4]) == "none" ? instance::Network::kNone : instance::Network::kHost;
-    Result<int> code =
-        instance::enter_instance(argv[2], static_cast<pid_t>(std::atoi(argv[3])), network, command);
+    std::optional<instance::Network> network = instance::network_from_name(argv[4]);
+    if (!network) {
+      std::fprintf(stderr, "kiln: error: entering the instance: unknown network %s\n", argv[4]);
+      return 125;
+    }
+    Result<int> code = instance::enter_instance(
+        argv[2], static_cast<pid_t>(std::atoi(argv[3])), *network, command);
     if (!code) {
       std::fprintf(
           stderr, "kiln: error: entering the instance: %s\n", code.error().message.c_str());

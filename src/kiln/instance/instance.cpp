@@ -95,6 +95,16 @@ Status wait_ready(int fd) {
   return ok_status();
 }
 
+// The environment of the helper processes kiln runs itself (__instance-run, __instance-net):
+// only the program search path, so nothing of kiln's own environment reaches an instance.
+std::vector<std::string> helper_environment() {
+  const char* path = std::getenv("PATH");
+  return {std::string("PATH=") +
+          (path != nullptr && *path != '\0'
+               ? path
+               : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")};
+}
+
 bool wait_gone(pid_t pid, std::chrono::seconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -365,7 +375,10 @@ Status Instances::start(const std::string& id) {
   if (!init.valid()) {
     return errno_error(errno, fmt::format("opening {}", helpers_.sandbox_init.string()));
   }
-  os::ProcessSpec spec{{helpers_.kiln.string(), "__instance-run", folder.string()}};
+  // The helper starts with an environment of its own, not kiln's (which may hold secrets such
+  // as kiln serve's KILN_SECRET_ACCESS_KEY): bwrap, the sandbox's PID 1, is visible inside.
+  os::ProcessSpec spec{{helpers_.kiln.string(), "__instance-run", folder.string()},
+                       helper_environment()};
   if (record.die_with_owner) {
     // This process owns it now: the helper checks it is our child and dies with us.
     record.owner_pid = ::getpid();
@@ -398,8 +411,36 @@ Status Instances::start(const std::string& id) {
   record.monitor_pid = pid;
   record.init_pid = (*info)["child-pid"].get<pid_t>();
   record.init_start = os::process_start_time(record.init_pid).value_or(0);
+  if (record.sandbox.network == Network::kPrivate) {
+    // The network's way out, before anything runs in the instance: a pasta process inside the
+    // sandbox's PID namespace, so it ends with the instance however the instance ends.
+    if (Status connected = connect_network(record); !connected) {
+      ::kill(record.init_pid, SIGKILL);
+      wait_gone(record.init_pid, kStopTimeout);
+      ::waitpid(pid, nullptr, 0);
+      return make_error(
+          connected.error().code, "starting instance {}: {}", id, connected.error().message);
+    }
+  }
   record.stopped = false;
   return save(record);
+}
+
+Status Instances::connect_network(const InstanceRecord& record) const {
+  os::ProcessSpec spec{{helpers_.kiln.string(),
+                        "__instance-net",
+                        (dir_ / record.id).string(),
+                        std::to_string(record.init_pid)},
+                       helper_environment()};
+  os::ProcessResult result = KILN_TRY(
+      os::run_process(spec, std::chrono::steady_clock::now() + kStartTimeout, nullptr, {}));
+  if (result.timed_out || result.exit_code != 0) {
+    return make_error(ErrorCode::kUnavailable,
+                      "connecting its network{}: {}",
+                      result.timed_out ? " timed out" : "",
+                      tail_lines(result.stderr_text, 5));
+  }
+  return ok_status();
 }
 
 Status Instances::kill_processes(InstanceRecord& record) {
@@ -488,7 +529,7 @@ Result<os::ProcessSpec> Instances::enter_spec(const std::string& id,
                                 "__instance-enter",
                                 (dir_ / id).string(),
                                 std::to_string(record.init_pid),
-                                record.sandbox.network == Network::kNone ? "none" : "host"};
+                                std::string(network_name(record.sandbox.network))};
   argv.insert(argv.end(), command.begin(), command.end());
   return os::ProcessSpec{argv, instance_environment(record.sandbox.hostname, term)};
 }
@@ -535,6 +576,16 @@ Status run_sandbox(const fs::path& folder, const Helpers& helpers, pid_t owner) 
   // their filesystems (and loop devices) alive after they are terminated.
   KILN_TRY(os::detach_mounts_below(folder.parent_path(), folder));
   KILN_TRY(os::mount_overlay(os::OverlayMount{spec.lower, spec.upper, spec.work, spec.merged}));
+  if (spec.network == Network::kPrivate &&
+      os::regular_file_in_root(spec.merged, "etc/resolv.conf")) {
+    // The image's resolver is out of reach from a private network (it may be the host's
+    // loopback, or a server pasta does not forward to): the instance asks the address pasta
+    // forwards to the host's resolver. Bound over the image's file, read-only, so the image keeps
+    // its own file and nothing the instance writes lands on the host.
+    fs::path resolv = folder / "resolv.conf";
+    KILN_TRY(replace_file(resolv, private_resolv_conf(), 0644));
+    spec.binds.push_back(BindMount{resolv, "/etc/resolv.conf", true});
+  }
   std::optional<fs::path> bwrap = os::find_program(helpers.bwrap.string());
   if (!bwrap) {
     return make_error(ErrorCode::kNotFound,
@@ -553,8 +604,44 @@ Status run_sandbox(const fs::path& folder, const Helpers& helpers, pid_t owner) 
     argv.push_back(a.data());
   }
   argv.push_back(nullptr);
-  ::execv(bwrap->c_str(), argv.data());
+  // bwrap's processes (its PID 1 is visible inside) and the init start with the instance's
+  // environment, never this helper's.
+  std::vector<std::string> env = instance_environment(spec.hostname, "");
+  std::vector<char*> envp;
+  for (std::string& e : env) {
+    envp.push_back(e.data());
+  }
+  envp.push_back(nullptr);
+  ::execve(bwrap->c_str(), argv.data(), envp.data());
   return errno_error(errno, fmt::format("running {}", bwrap->string()));
+}
+
+Status connect_network(const fs::path& folder, pid_t pid) {
+  SandboxSpec spec = KILN_TRY(load_sandbox(folder));
+  // pasta counts against the instance's limits, like everything else of it.
+  KILN_TRY(os::join_cgroups(os::CgroupSet{spec.cgroups, {}}));
+  std::optional<fs::path> pasta = os::find_program("pasta");
+  if (!pasta) {
+    return make_error(ErrorCode::kNotFound,
+                      "pasta not found: install the Debian package passt (or launch the instance "
+                      "with network none)");
+  }
+  std::vector<std::string> argv{pasta->string()};
+  for (std::string& a : pasta_arguments(fmt::format("/proc/{}/ns/net", pid))) {
+    argv.push_back(std::move(a));
+  }
+  // In the sandbox's PID namespace: when its PID 1 ends, the kernel ends pasta too, whoever
+  // ended the instance (kiln, an owner that died, the OOM killer). pasta stays in the host's
+  // network and mount namespaces, where its sockets must be.
+  int code = KILN_TRY(os::run_in_pid_namespace(
+      pid, argv, {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}));
+  if (code != 0) {
+    return make_error(ErrorCode::kUnavailable, "pasta exited with code {}", code);
+  }
+  // Without CAP_NET_RAW, ping needs ICMP datagram sockets: allowed for every group in the
+  // instance's network namespace (the host's setting, which pasta's own ping sockets need, is
+  // untouched).
+  return os::allow_ping_sockets(pid);
 }
 
 Result<int> enter_instance(const fs::path& folder,
@@ -563,7 +650,7 @@ Result<int> enter_instance(const fs::path& folder,
                            const std::vector<std::string>& command) {
   SandboxSpec spec = KILN_TRY(load_sandbox(folder));
   KILN_TRY(os::join_cgroups(os::CgroupSet{spec.cgroups, {}}));
-  return os::run_in_namespaces(pid, network == Network::kNone, command);
+  return os::run_in_namespaces(pid, network != Network::kHost, command);
 }
 
 Helpers find_helpers(const fs::path& build_dir) {

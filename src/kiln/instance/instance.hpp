@@ -63,7 +63,7 @@ struct LaunchRequest {
   std::string image;
   std::string image_digest;
   std::vector<std::filesystem::path> lower;  // unpacked layers, top-most first
-  Network network = Network::kHost;
+  Network network = Network::kPrivate;
   std::vector<BindMount> binds = {};
   std::string instance_type = {};  // resource limits by EC2 name; "" for none
   uint64_t disk_size = 0;          // bytes of the instance's disk; 0 for kDefaultDiskSize
@@ -132,6 +132,8 @@ class Instances {
                                      const std::string& term) const;
   Status kill_processes(InstanceRecord& record);
   Status mount_disk(const InstanceRecord& record) const;
+  // Gives a just started instance with a private network its way out (kiln __instance-net).
+  Status connect_network(const InstanceRecord& record) const;
 
   std::filesystem::path dir_;
   Helpers helpers_;
@@ -144,9 +146,15 @@ class Instances {
 // failure.
 Status run_sandbox(const std::filesystem::path& folder, const Helpers& helpers, pid_t owner = 0);
 
-// The privileged half of exec, run as `kiln __instance-enter <folder> <pid> host|none
-// <command...>`: join the instance's cgroups and namespaces, drop the capabilities that reach the
-// host, run the command; returns its exit status.
+// The network half of starting an instance with a private network, run as `kiln __instance-net
+// <folder> <pid>`: start pasta (Debian's passt) in the PID namespace of the sandbox whose PID 1
+// is `pid`, attached to its network namespace, and wait until it has configured it.
+Status connect_network(const std::filesystem::path& folder, pid_t pid);
+
+// The privileged half of exec, run as `kiln __instance-enter <folder> <pid> private|none|host
+// <command...>`: join the instance's cgroups and namespaces (its network namespace unless it has
+// the host's), drop the capabilities that reach the host, run the command; returns its exit
+// status.
 Result<int> enter_instance(const std::filesystem::path& folder,
                            pid_t pid,
                            Network network,

@@ -1,6 +1,29 @@
 #include "kiln/instance/sandbox.hpp"
 
+#include <fmt/format.h>
+
 namespace kiln::instance {
+
+std::string_view network_name(Network network) {
+  switch (network) {
+    case Network::kPrivate:
+      return "private";
+    case Network::kNone:
+      return "none";
+    case Network::kHost:
+      return "host";
+  }
+  return "private";
+}
+
+std::optional<Network> network_from_name(std::string_view name) {
+  for (Network n : {Network::kPrivate, Network::kNone, Network::kHost}) {
+    if (name == network_name(n)) {
+      return n;
+    }
+  }
+  return std::nullopt;
+}
 
 Json to_json(const SandboxSpec& spec) {
   Json lower = Json::array();
@@ -21,7 +44,7 @@ Json to_json(const SandboxSpec& spec) {
               {"work", spec.work.string()},
               {"merged", spec.merged.string()},
               {"hostname", spec.hostname},
-              {"network", spec.network == Network::kNone ? "none" : "host"},
+              {"network", network_name(spec.network)},
               {"binds", binds},
               {"cgroups", cgroups}};
 }
@@ -36,7 +59,13 @@ Result<SandboxSpec> sandbox_from_json(const Json& j) {
     spec.work = j.at("work").get<std::string>();
     spec.merged = j.at("merged").get<std::string>();
     spec.hostname = j.at("hostname").get<std::string>();
-    spec.network = j.at("network").get<std::string>() == "none" ? Network::kNone : Network::kHost;
+    std::string network = j.at("network").get<std::string>();
+    std::optional<Network> known = network_from_name(network);
+    if (!known) {
+      return make_error(
+          ErrorCode::kCorruption, "sandbox description: unknown network \"{}\"", network);
+    }
+    spec.network = *known;
     for (const Json& b : j.at("binds")) {
       spec.binds.push_back(BindMount{b.at("source").get<std::string>(),
                                      b.at("target").get<std::string>(),
@@ -75,13 +104,19 @@ std::vector<std::string> bwrap_arguments(const SandboxSpec& spec,
       "--ro-bind",
       "/proc/sys",
       "/proc/sys",
+      // The sandbox's own processes (bwrap's PID 1, the init) need no capability at all; the
+      // commands run in the instance enter with a set of their own (os::kInstanceCapabilities).
+      "--cap-drop",
+      "ALL",
       "--hostname",
       spec.hostname,
       // The instance is a machine of its own: it must outlive the kiln command that started it.
       "--new-session",
       "--info-fd",
       std::to_string(info_fd)};
-  if (spec.network == Network::kNone) {
+  if (spec.network != Network::kHost) {
+    // A network namespace of its own: only a loopback interface until pasta (kPrivate) adds its
+    // way out. Sharing the host's (kHost) is only ever done when asked for by name.
     args.insert(args.begin(), "--unshare-net");
   }
   for (const BindMount& b : spec.binds) {
@@ -92,6 +127,39 @@ std::vector<std::string> bwrap_arguments(const SandboxSpec& spec,
   args.push_back("--");
   args.push_back(init);
   return args;
+}
+
+std::vector<std::string> pasta_arguments(const std::string& netns) {
+  return {// Quiet unless something fails; stays root (not "nobody") because this pasta cannot
+          // join a namespace of a root-owned process as nobody; it still drops every
+          // capability but the two it needs and runs under its own seccomp filter.
+          "--quiet",
+          "--runas",
+          "0",
+          "--config-net",
+          // Traffic to the gateway's address goes to the gateway, never to the host's loopback.
+          "--no-map-gw",
+          // No port of the host forwarded into the instance, none of the instance to the host,
+          // neither TCP nor UDP (pasta's default, "auto", forwards every bound port).
+          "--tcp-ports",
+          "none",
+          "--udp-ports",
+          "none",
+          "--tcp-ns",
+          "none",
+          "--udp-ns",
+          "none",
+          "--dns-forward",
+          std::string(kDnsAddress),
+          "--netns",
+          netns};
+}
+
+std::string private_resolv_conf() {
+  return fmt::format(
+      "# kiln: DNS of an instance with a private network (forwarded to the host's resolver)\n"
+      "nameserver {}\n",
+      kDnsAddress);
 }
 
 std::vector<std::string> instance_environment(const std::string& hostname,

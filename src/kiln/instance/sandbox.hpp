@@ -6,7 +6,9 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kiln/base/result.hpp"
@@ -15,7 +17,20 @@ namespace kiln::instance {
 
 using Json = nlohmann::ordered_json;
 
-enum class Network { kHost, kNone };
+// An instance's network (docs/formats/instance.md, "Network"):
+// - kPrivate: a network namespace of its own whose only way out is a pasta process (Debian's
+//   passt) that turns the instance's packets into ordinary sockets of the host: outbound
+//   connections and DNS work, the host's loopback, ports bound on the host and other instances
+//   are out of reach. The default.
+// - kNone: a network namespace with only a loopback interface.
+// - kHost: the host's own network namespace: everything on the host's loopback (kiln serve's
+//   API, databases, ...) is reachable. Only when asked for by name.
+enum class Network { kPrivate, kNone, kHost };
+
+// "private", "none", "host".
+std::string_view network_name(Network network);
+// The network called `name`, or nullopt for any other name.
+std::optional<Network> network_from_name(std::string_view name);
 
 struct BindMount {
   std::filesystem::path source;  // on the host
@@ -29,7 +44,7 @@ struct SandboxSpec {
   std::filesystem::path work;                // overlayfs work folder (same file system as upper)
   std::filesystem::path merged;              // where the root is assembled (private mount)
   std::string hostname;
-  Network network = Network::kHost;
+  Network network = Network::kPrivate;
   std::vector<BindMount> binds = {};  // put in on purpose (runner, documents, logs)
   // cgroups the sandbox's processes join (os/cgroup.hpp); empty: no resource limits.
   std::vector<std::filesystem::path> cgroups = {};
@@ -45,7 +60,22 @@ std::vector<std::string> bwrap_arguments(const SandboxSpec& spec,
                                          const std::string& init,
                                          int info_fd);
 
-// The environment commands start with inside an instance (not the host's).
+// pasta's arguments (without the program name) that give the network namespace at `netns` (a
+// path, /proc/<pid>/ns/net) its way out: addresses and routes copied from the host, outbound TCP,
+// UDP and ICMP echo through the host's sockets, DNS queries to kDnsAddress forwarded to the host's
+// first resolver, and nothing else: no port forwarded in either direction, the gateway address
+// not mapped to the host's loopback.
+std::vector<std::string> pasta_arguments(const std::string& netns);
+
+// The address an instance with a private network sends its DNS queries to (its
+// /etc/resolv.conf names it); pasta forwards them to the host's resolver. Link-local, so it is
+// never a real machine.
+inline constexpr std::string_view kDnsAddress = "169.254.0.53";
+
+// The /etc/resolv.conf of an instance with a private network.
+std::string private_resolv_conf();
+
+// The environment processes start with inside an instance: fixed, never the host's or kiln's.
 std::vector<std::string> instance_environment(const std::string& hostname, const std::string& term);
 
 }  // namespace kiln::instance

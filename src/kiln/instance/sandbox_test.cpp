@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
+
+#include "kiln/instance/instance.hpp"
 
 namespace kiln::instance {
 namespace {
@@ -43,6 +46,69 @@ TEST(SandboxTest, NetworkNoneGetsItsOwnNetworkNamespace) {
   EXPECT_EQ(std::count(args.begin(), args.end(), "--unshare-net"), 1);
 }
 
+TEST(SandboxTest, TheDefaultNetworkIsPrivateWithANamespaceOfItsOwn) {
+  SandboxSpec s;
+  EXPECT_EQ(s.network, Network::kPrivate);
+  s = spec();
+  s.network = Network::kPrivate;
+  std::vector<std::string> args = bwrap_arguments(s, "/init", 3);
+  EXPECT_EQ(std::count(args.begin(), args.end(), "--unshare-net"), 1);
+  EXPECT_EQ(LaunchRequest{}.network, Network::kPrivate);
+}
+
+TEST(SandboxTest, TheSandboxesOwnProcessesHaveNoCapabilities) {
+  for (Network n : {Network::kPrivate, Network::kNone, Network::kHost}) {
+    SandboxSpec s = spec();
+    s.network = n;
+    std::vector<std::string> args = bwrap_arguments(s, "/init", 3);
+    EXPECT_TRUE(contains_sequence(args, {"--cap-drop", "ALL"})) << network_name(n);
+    EXPECT_EQ(std::count(args.begin(), args.end(), "--cap-add"), 0) << network_name(n);
+  }
+}
+
+TEST(SandboxTest, NetworkNames) {
+  for (Network n : {Network::kPrivate, Network::kNone, Network::kHost}) {
+    EXPECT_EQ(network_from_name(network_name(n)), n);
+  }
+  EXPECT_EQ(network_name(Network::kPrivate), "private");
+  EXPECT_EQ(network_name(Network::kHost), "host");
+  EXPECT_FALSE(network_from_name("Host"));
+  EXPECT_FALSE(network_from_name(""));
+  EXPECT_FALSE(network_from_name("bridge"));
+}
+
+TEST(SandboxTest, AnUnknownNetworkInARecordIsCorruptionNotTheHosts) {
+  Json j = to_json(spec());
+  j["network"] = "bridge";
+  Result<SandboxSpec> back = sandbox_from_json(j);
+  ASSERT_FALSE(back.ok());
+  EXPECT_EQ(back.error().code, ErrorCode::kCorruption);
+  // Records written before private networks existed keep the network they were made with.
+  j["network"] = "host";
+  ASSERT_TRUE(sandbox_from_json(j).ok());
+  EXPECT_EQ(sandbox_from_json(j)->network, Network::kHost);
+}
+
+TEST(SandboxTest, PastaForwardsNothingAndDoesNotMapTheGatewayToTheHost) {
+  std::vector<std::string> args = pasta_arguments("/proc/42/ns/net");
+  EXPECT_TRUE(contains_sequence(args, {"--netns", "/proc/42/ns/net"}));
+  EXPECT_EQ(args.back(), "/proc/42/ns/net");
+  EXPECT_TRUE(contains_sequence(args, {"--config-net"}));
+  EXPECT_TRUE(contains_sequence(args, {"--no-map-gw"}));
+  // Every forwarding spec is "none": pasta's default ("auto") would forward the host's bound
+  // ports into the instance (-t/-u) and the instance's to the host's loopback (-T/-U).
+  for (const char* flag : {"--tcp-ports", "--udp-ports", "--tcp-ns", "--udp-ns"}) {
+    EXPECT_TRUE(contains_sequence(args, {flag, "none"})) << flag;
+  }
+  for (const char* flag : {"-t", "-u", "-T", "-U", "--map-gw", "--pcap", "-p"}) {
+    EXPECT_EQ(std::count(args.begin(), args.end(), flag), 0) << flag;
+  }
+  EXPECT_EQ(std::count(args.begin(), args.end(), "auto"), 0);
+  EXPECT_TRUE(contains_sequence(args, {"--dns-forward", std::string(kDnsAddress)}));
+  EXPECT_NE(private_resolv_conf().find("nameserver " + std::string(kDnsAddress) + "\n"),
+            std::string::npos);
+}
+
 TEST(SandboxTest, JsonRoundTrip) {
   SandboxSpec s = spec();
   Result<SandboxSpec> back = sandbox_from_json(to_json(s));
@@ -65,6 +131,13 @@ TEST(SandboxTest, EnvironmentIsTheInstancesNotTheHosts) {
   EXPECT_NE(std::find(env.begin(), env.end(), "TERM=xterm"), env.end());
   EXPECT_NE(std::find(env.begin(), env.end(), "HOSTNAME=i-1"), env.end());
   EXPECT_EQ(instance_environment("i-1", "").size(), env.size() - 1);
+  // Nothing of this process's environment: kiln's secrets stay out of instances.
+  ASSERT_EQ(::setenv("KILN_SECRET_ACCESS_KEY", "s3cr3t", 1), 0);
+  for (const std::string& e : instance_environment("i-1", "xterm")) {
+    EXPECT_EQ(e.find("KILN"), std::string::npos) << e;
+    EXPECT_EQ(e.find("s3cr3t"), std::string::npos) << e;
+  }
+  ::unsetenv("KILN_SECRET_ACCESS_KEY");
 }
 
 }  // namespace

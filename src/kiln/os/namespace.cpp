@@ -2,10 +2,12 @@
 
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/openat2.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -95,7 +97,6 @@ const std::vector<int> kInstanceCapabilities = {CAP_CHOWN,
                                                 CAP_SETUID,
                                                 CAP_SETPCAP,
                                                 CAP_NET_BIND_SERVICE,
-                                                CAP_NET_RAW,
                                                 CAP_SYS_CHROOT,
                                                 CAP_AUDIT_WRITE,
                                                 CAP_SETFCAP};
@@ -189,6 +190,79 @@ Result<int> run_in_namespaces(pid_t pid, bool network, const std::vector<std::st
     }
   }
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+Result<int> run_in_pid_namespace(pid_t pid,
+                                 const std::vector<std::string>& argv,
+                                 const std::vector<std::string>& env) {
+  if (argv.empty()) {
+    return make_error(ErrorCode::kInvalidArgument, "an empty command");
+  }
+  std::string path = fmt::format("/proc/{}/ns/pid", pid);
+  UniqueFd ns(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!ns.valid()) {
+    return errno_error(errno, fmt::format("opening {}", path));
+  }
+  // Applies to the children forked from now on, not to this process.
+  if (::setns(ns.get(), CLONE_NEWPID) != 0) {
+    return errno_error(errno, fmt::format("joining the pid namespace of {}", pid));
+  }
+  std::vector<char*> args;
+  for (const std::string& a : argv) {
+    args.push_back(const_cast<char*>(a.c_str()));
+  }
+  args.push_back(nullptr);
+  std::vector<char*> envp;
+  for (const std::string& e : env) {
+    envp.push_back(const_cast<char*>(e.c_str()));
+  }
+  envp.push_back(nullptr);
+  pid_t child = ::fork();  // single-threaded helper: fork is safe here
+  if (child < 0) {
+    return errno_error(errno, "fork");
+  }
+  if (child == 0) {
+    // A session of its own: whoever waits for this helper and then kills its process group
+    // leaves what the child leaves running (a daemon) alone.
+    ::setsid();
+    ::execve(args[0], args.data(), envp.data());
+    std::fprintf(stderr, "kiln: %s: %s\n", args[0], std::strerror(errno));
+    std::_Exit(errno == ENOENT ? 127 : 126);
+  }
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0) {
+    if (errno != EINTR) {
+      return errno_error(errno, "waiting for the command");
+    }
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+Status allow_ping_sockets(pid_t pid) {
+  std::string path = fmt::format("/proc/{}/ns/net", pid);
+  UniqueFd ns(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!ns.valid()) {
+    return errno_error(errno, fmt::format("opening {}", path));
+  }
+  if (::setns(ns.get(), CLONE_NEWNET) != 0) {
+    return errno_error(errno, fmt::format("joining the network namespace of {}", pid));
+  }
+  // /proc/sys/net is the calling process's network namespace's.
+  return write_file("/proc/sys/net/ipv4/ping_group_range", "0 2147483647\n");
+}
+
+bool regular_file_in_root(const std::filesystem::path& root, const std::string& relative) {
+  UniqueFd dir(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir.valid()) {
+    return false;
+  }
+  open_how how{};
+  how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  UniqueFd file(
+      static_cast<int>(::syscall(SYS_openat2, dir.get(), relative.c_str(), &how, sizeof how)));
+  struct stat st {};
+  return file.valid() && ::fstat(file.get(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
 std::optional<unsigned long long> process_start_time(pid_t pid) {

@@ -5,6 +5,7 @@
 
 #include "kiln/base/strings.hpp"
 #include "kiln/instance/instance_type.hpp"
+#include "kiln/instance/sandbox.hpp"
 #include "kiln/state/catalog_impl.hpp"
 #include "kiln/state/request.hpp"
 
@@ -275,10 +276,12 @@ Result<Json> Catalog::Impl::infrastructure_content(const Json& request) const {
   KILN_TRY(check_metadata_options(request));
   KILN_TRY(request::optional_object(request, "placement"));
   KILN_TRY(request::optional_tags(request, "tags"));
-  // kiln's own member: whether instances have the host's network or none.
+  // kiln's own member: the instances' network (instance::Network): a private one (the default),
+  // none, or the host's, which is only ever given when named.
   KILN_TRY(request::optional_string(request, "networkMode", 1, 16));
-  if (std::string mode = request.value("networkMode", "host"); mode != "host" && mode != "none") {
-    return request::invalid("networkMode", "must be host or none, not \"" + mode + "\"");
+  if (std::string mode = request.value("networkMode", "private");
+      !instance::network_from_name(mode)) {
+    return request::invalid("networkMode", "must be private, none or host, not \"" + mode + "\"");
   }
   Json content = request;
   content.erase("clientToken");

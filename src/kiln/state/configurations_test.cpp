@@ -53,7 +53,8 @@ TEST_F(CatalogTest, InfrastructureRequestErrors) {
       {"instanceMetadataOptions", {{"httpPutResponseHopLimit", 65}}, "httpPutResponseHopLimit"},
       {"logging", {{"cloudWatch", {}}}, "unknown member \"cloudWatch\""},
       {"name", "x", "invalid name"},
-      {"networkMode", "bridge", "must be host or none"},
+      {"networkMode", "bridge", "must be private, none or host"},
+      {"networkMode", "Host", "must be private, none or host"},
       {"netwrokMode", "none", "unknown member \"netwrokMode\""},
   };
   for (const Case& c : cases) {
@@ -73,6 +74,12 @@ TEST_F(CatalogTest, NetworkModeIsKilnsOwnMember) {
   ASSERT_TRUE(created.ok()) << created.error().message;
   EXPECT_EQ(catalog_->get_infrastructure_configuration(created->arn)->value("networkMode", ""),
             "none");
+  for (const char* mode : {"private", "host"}) {
+    request = infrastructure_request(std::string("net-") + mode);
+    request["networkMode"] = mode;
+    created = catalog_->create_infrastructure_configuration(request);
+    ASSERT_TRUE(created.ok()) << created.error().message;
+  }
 }
 
 TEST_F(CatalogTest, UpdatingAnInfrastructureConfigurationReplacesTheGivenMembers) {
