@@ -223,13 +223,22 @@ Result<InstanceRecord> Instances::launch(const LaunchRequest& request) {
     }
   }
   fs::permissions(folder, fs::perms::owner_all, ec);
+  std::vector<BindMount> binds = request.binds;
+  if (!request.exchange_target.empty()) {
+    fs::create_directory(folder / "exchange", ec);
+    if (ec) {
+      return make_error(
+          ErrorCode::kIo, "creating {}: {}", (folder / "exchange").string(), ec.message());
+    }
+    binds.push_back(BindMount{folder / "exchange", request.exchange_target, false});
+  }
   record.sandbox = SandboxSpec{request.lower,
                                folder / "upper",
                                folder / "work",
                                folder / "merged",
                                record.id,
                                request.network,
-                               request.binds};
+                               binds};
   os::CgroupSet cgroups = KILN_TRY(os::create_cgroups(record.id, limits));
   for (const std::string& warning : cgroups.warnings) {
     KILN_LOG(kWarning, "instance {}: {}", record.id, warning);

@@ -52,6 +52,10 @@ struct LaunchRequest {
   Network network = Network::kHost;
   std::vector<BindMount> binds = {};
   std::string instance_type = {};  // resource limits by EC2 name; "" for none
+  // When set, the instance's own exchange folder (<folder>/exchange, empty at launch, removed
+  // with the instance) is bound writable at this path: the one place an instance writes that the
+  // host reads back, only with beneath.hpp's link-refusing calls (docs/security.md).
+  std::string exchange_target = {};
 };
 
 // Where kiln's helper programs are: the kiln binary itself (re-executed for the privileged part
