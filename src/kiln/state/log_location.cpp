@@ -60,12 +60,14 @@ Result<fs::path> log_folder_in_root(const std::string& folder, const fs::path& r
   }
   fs::path relative;
   fs::path walked = root;
+  bool exists = true;  // what does not exist yet is made by the build, link-free
   for (size_t i = root_names->size(); i < names->size(); ++i) {
     relative /= (*names)[i];
     walked /= (*names)[i];
     struct stat st {};
-    if (::lstat(walked.c_str(), &st) != 0) {
-      break;  // what does not exist yet is made by the build, link-free
+    if (!exists || ::lstat(walked.c_str(), &st) != 0) {
+      exists = false;
+      continue;
     }
     if (S_ISLNK(st.st_mode)) {
       return request::invalid(
