@@ -9,6 +9,7 @@
 
 #include <ctime>
 
+#include "kiln/base/beneath.hpp"
 #include "kiln/base/file.hpp"
 #include "kiln/base/strings.hpp"
 #include "kiln/base/unique_fd.hpp"
@@ -89,6 +90,43 @@ std::string_view without_timestamp(std::string_view line) {
     return line.substr(24);
   }
   return {};
+}
+
+// A failed run's detailedoutput.json is read into memory up to this.
+constexpr uint64_t kMaxDetailedOutput = uint64_t{64} << 20;
+// Notes about what was not copied out of an instance, at most this many per copy.
+constexpr size_t kMaxSkippedNotes = 10;
+
+// Copies <exchange>/<stage> (what kiln-toe wrote in the instance) into <log folder>/<stage>.
+void copy_stage_logs(const ToeStage& stage, const std::function<void(Event)>& emit) {
+  if (stage.exchange.empty()) {
+    return;
+  }
+  auto note = [&](const std::string& text) {
+    Event event;
+    event.text = text;
+    emit(event);
+  };
+  Result<UniqueFd> exchange = open_directory(stage.exchange);
+  if (!exchange) {
+    note("copying the " + stage.name + " logs: " + exchange.error().message);
+    return;
+  }
+  Result<CopyOutReport> copied =
+      copy_out_beneath(exchange->get(), stage.name, stage.log_folder / stage.name);
+  if (!copied) {
+    if (copied.error().code != ErrorCode::kNotFound) {
+      note("copying the " + stage.name + " logs: " + copied.error().message);
+    }
+    return;
+  }
+  for (size_t i = 0; i < copied->skipped.size() && i < kMaxSkippedNotes; ++i) {
+    note("not copied from the instance: " + copied->skipped[i]);
+  }
+  if (copied->skipped.size() > kMaxSkippedNotes) {
+    note(fmt::format("not copied from the instance: {} more",
+                     copied->skipped.size() - kMaxSkippedNotes));
+  }
 }
 
 }  // namespace
@@ -319,8 +357,13 @@ Result<ToeStageResult> run_toe_stage(instance::Instances& instances,
         }
       }
     };
-    os::ProcessResult run =
-        KILN_TRY(instances.run(instance_id, command, std::nullopt, cancel, on_output));
+    Result<os::ProcessResult> ran =
+        instances.run(instance_id, command, std::nullopt, cancel, on_output);
+    copy_stage_logs(stage, emit);
+    if (!ran) {
+      return ran.error();
+    }
+    const os::ProcessResult& run = *ran;
     if (run.cancelled || (cancel != nullptr && cancel->load())) {
       result.cancelled = true;
       return result;
@@ -341,19 +384,30 @@ Result<ToeStageResult> run_toe_stage(instance::Instances& instances,
       KILN_TRY_CTX(instances.reboot(instance_id), "rebooting the instance");
       continue;
     }
-    // A failed run: the step's own message from detailedoutput.json is the real error.
+    // A failed run: the step's own message from detailedoutput.json is the real error. The
+    // summary comes from inside the instance: its logUrl may only name a folder of this stage's
+    // copy, read without following a link.
     Json summary = Json::parse(run.stdout_text, nullptr, false);
     if (summary.is_object()) {
-      std::string log_url = summary.value("logUrl", "");
-      std::string prefix = kiln_dir + "/logs/";
-      if (log_url.starts_with(prefix)) {
-        fs::path host = stage.log_folder / log_url.substr(prefix.size()) / "detailedoutput.json";
-        if (Result<std::string> text = read_file(host)) {
-          result.reason = failure_reason(Json::parse(*text, nullptr, false), paths);
+      auto text_member = [&](const char* name) {
+        return summary.contains(name) && summary[name].is_string()
+                   ? summary[name].get<std::string>()
+                   : std::string();
+      };
+      std::string log_url = text_member("logUrl");
+      std::string prefix = kiln_dir + "/logs/" + stage.name + "/";
+      std::string folder = log_url.starts_with(prefix) ? log_url.substr(prefix.size()) : "";
+      if (!folder.empty() && folder.find('/') == std::string::npos &&
+          check_plain_relative(folder, "logUrl")) {
+        if (Result<UniqueFd> copy = open_directory(stage.log_folder / stage.name)) {
+          if (Result<std::string> text = read_file_beneath(
+                  copy->get(), fs::path(folder) / "detailedoutput.json", kMaxDetailedOutput)) {
+            result.reason = failure_reason(Json::parse(*text, nullptr, false), paths);
+          }
         }
       }
       if (result.reason.empty()) {
-        result.reason = summary.value("failureMessage", "");
+        result.reason = text_member("failureMessage");
       }
     }
     if (result.reason.empty()) {

@@ -43,11 +43,16 @@ Result<store::ImageVersion> resolve_parent(image::Images& images,
 
 // One kiln-toe run over `components` (those with one of `phases`) in a running instance, resuming
 // after every reboot it asks for.
+// kiln-toe writes its folders into the instance's exchange folder (bound at /.kiln/logs); after
+// every run they are copied into <log_folder>/<name> through descriptors that refuse links,
+// FIFOs and files past the size limits (beneath.hpp): the log folder itself is never bound into
+// an instance.
 struct ToeStage {
   std::string name;                 // "build" or "test": the log subfolder
   std::vector<std::string> phases;  // "build", "validate" / "test"
-  fs::path log_folder;              // the build's log folder (bound at /.kiln/logs)
+  fs::path log_folder;              // the build's log folder (the host's, never bound)
   bool trace = false;               // stream every step's output as kOutput events
+  fs::path exchange;                // the instance's exchange folder (instances.folder/exchange)
 };
 struct ToeStageResult {
   bool ok = false;

@@ -3,6 +3,7 @@
 
 #include "kiln/build/workflow.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -10,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "kiln/base/beneath.hpp"
 #include "kiln/base/file.hpp"
 #include "kiln/base/scope_exit.hpp"
 #include "kiln/build/stage.hpp"
@@ -17,6 +19,7 @@
 #include "kiln/instance/disk_size.hpp"
 #include "kiln/os/disk.hpp"
 #include "kiln/os/namespace.hpp"
+#include "kiln/state/log_location.hpp"
 
 namespace kiln::build {
 namespace {
@@ -49,6 +52,7 @@ class Build {
   void remove_instance_mount_points(const std::string& id);
   std::optional<Failure> with_disk_note(std::optional<Failure> failure, const std::string& id);
   void discard_output();
+  Status open_log_folder();
   Status set_status(ImageStatus status, const std::string& reason = {});
 
   void emit(Event event);
@@ -75,6 +79,7 @@ class Build {
   catalog::SemanticVersion version_;
   uint32_t build_number_ = 0;
   fs::path log_folder_;
+  UniqueFd build_log_;  // <log folder>/build.log, opened once without following a link
   std::string working_directory_ = "/tmp";
   std::string instance_type_;
   instance::Network network_ = instance::Network::kPrivate;
@@ -96,7 +101,7 @@ void Build::emit(Event event) {
   if (event.stage.empty()) {
     event.stage = stage_;
   }
-  if (!log_folder_.empty() && event.kind != Event::Kind::kOutput) {
+  if (build_log_.valid() && event.kind != Event::Kind::kOutput) {
     std::string line;
     switch (event.kind) {
       case Event::Kind::kStatus:
@@ -115,11 +120,12 @@ void Build::emit(Event event) {
       default:
         line = event.text;
     }
-    (void)append_file(log_folder_ / "build.log",
-                      fmt::format("{} [{:8.2f}s] {}\n",
-                                  format_log_time_utc(std::chrono::system_clock::now()),
-                                  event.elapsed,
-                                  line));
+    std::string text = fmt::format("{} [{:8.2f}s] {}\n",
+                                   format_log_time_utc(std::chrono::system_clock::now()),
+                                   event.elapsed,
+                                   line);
+    // O_APPEND: one write per line, so lines of a build never interleave mid-line.
+    (void)!::write(build_log_.get(), text.data(), text.size());
   }
   if (events_) {
     events_(event);
@@ -151,6 +157,45 @@ void Build::end_stage() {
   stages_.push_back(Json{{"name", stage_}, {"seconds", std::round(seconds * 1000) / 1000}});
   note(fmt::format("{} took {:.2f} s", stage_, seconds));
   stage_.clear();
+}
+
+// Logs: <log folder>/<image name>/<version>/<build>/, where the log folder is the infrastructure
+// configuration's local folder (in the log root), else the log root itself (S3 destinations are
+// uploaded from there by the daemon). Checked again here, not only when the configuration was
+// stored, and made from the log root down without following a symbolic link.
+Status Build::open_log_folder() {
+  Result<catalog::ImageBuilderArn> parsed = catalog::ImageBuilderArn::parse(arn_);
+  if (!parsed || !parsed->version || !parsed->build) {
+    return make_error(ErrorCode::kInvalidArgument, "{} is not an image build version ARN", arn_);
+  }
+  const fs::path& root = env_.catalog->log_root();
+  fs::path relative;
+  if (std::optional<std::string> local =
+          state::local_log_folder(image_.value("infrastructureConfiguration", Json::object()))) {
+    relative = KILN_TRY_CTX(state::log_folder_in_root(*local, root), "the log folder");
+  }
+  relative /= parsed->name;
+  relative /= parsed->version->str();
+  relative /= std::to_string(*parsed->build);
+  std::error_code ec;
+  fs::create_directories(root, ec);  // the operator's folder
+  if (ec) {
+    return make_error(ErrorCode::kIo, "creating the log root {}: {}", root.string(), ec.message());
+  }
+  UniqueFd root_fd = KILN_TRY(open_directory(root));
+  UniqueFd folder =
+      KILN_TRY_CTX(make_directories_beneath(root_fd.get(), relative), "the log folder");
+  KILN_TRY_CTX(make_directories_beneath(folder.get(), "documents"), "the log folder");
+  int fd = ::openat(folder.get(),
+                    "build.log",
+                    O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+                    0644);
+  if (fd < 0) {
+    return errno_error(errno, "opening build.log in " + (root / relative).string());
+  }
+  build_log_.reset(fd);
+  log_folder_ = root / relative;
+  return ok_status();
 }
 
 Status Build::set_status(ImageStatus status, const std::string& reason) {
@@ -255,9 +300,11 @@ Result<std::string> Build::launch(const store::ImageVersion& image, const std::s
       {env_.toe.launcher, kiln_dir + "/toe/bin/kiln-toe", true},
       {env_.toe.libexec, kiln_dir + "/toe/libexec/kiln", true},
       {log_folder_ / "documents", kiln_dir + "/documents", true},
-      {log_folder_, kiln_dir + "/logs", false},
       {env_.share_dir / "sanitize.sh", kiln_dir + "/sanitize.sh", true},
   };
+  // The one writable folder kiln gives an instance is the instance's own: the log folder stays
+  // the host's, and what kiln-toe writes is copied out of the exchange without following links.
+  request.exchange_target = kiln_dir + "/logs";
   instance::Instances instances(env_.root, env_.helpers);
   instance::InstanceRecord record = KILN_TRY(instances.launch(request));
   instance_ = record.id;
@@ -296,17 +343,28 @@ void Build::finish_instance(const std::string& id, bool failed) {
 
 // The mount points bwrap made in the writable layer for what kiln bound in, and what the build
 // left in /tmp (a fresh machine starts with an empty /tmp), are not part of the image.
+// The instance wrote the upper folder: a name in it may be a symbolic link to anywhere on the
+// host (a /tmp replaced by a link to /etc), so everything here goes through descriptors and never
+// follows a link.
 void Build::remove_instance_mount_points(const std::string& id) {
   instance::Instances instances(env_.root, env_.helpers);
   Result<fs::path> found = instances.upper(id);
   if (!found) {
     return;  // the snapshot that follows reports it
   }
-  fs::path upper = *found;
-  std::error_code ec;
-  fs::remove_all(upper / std::string(kInstanceKilnDir).substr(1), ec);
-  for (const fs::directory_entry& entry : fs::directory_iterator(upper / "tmp", ec)) {
-    fs::remove_all(entry.path(), ec);
+  Result<UniqueFd> upper = open_directory(*found);
+  if (!upper) {
+    note("cleaning the writable layer: " + upper.error().message);
+    return;
+  }
+  if (Status removed = remove_beneath(upper->get(), std::string(kInstanceKilnDir).substr(1));
+      !removed) {
+    note("cleaning the writable layer: " + removed.error().message);
+  }
+  // /tmp: emptied when it is a folder; a link there is the image's own business, not followed.
+  if (Status emptied = remove_contents_beneath(upper->get(), "tmp");
+      !emptied && emptied.error().code != ErrorCode::kNotFound) {
+    note("cleaning /tmp of the writable layer: " + emptied.error().message);
   }
 }
 
@@ -357,7 +415,8 @@ std::optional<Failure> Build::build_stage() {
   }
   begin_stage("build");
   instance::Instances instances(env_.root, env_.helpers);
-  ToeStage stage{"build", {"build", "validate"}, log_folder_, true};
+  ToeStage stage{
+      "build", {"build", "validate"}, log_folder_, true, instances.exchange(*id)};
   Result<ToeStageResult> ran = run_toe_stage(
       instances, *id, stage, components_, cancel_, [this](Event e) { emit(std::move(e)); });
   if (!ran) {
@@ -443,7 +502,7 @@ std::optional<Failure> Build::test_stage() {
   }
   begin_stage("test");
   instance::Instances instances(env_.root, env_.helpers);
-  ToeStage stage{"test", {"test"}, log_folder_, true};
+  ToeStage stage{"test", {"test"}, log_folder_, true, instances.exchange(*id)};
   Result<ToeStageResult> ran = run_toe_stage(
       instances, *id, stage, components_, cancel_, [this](Event e) { emit(std::move(e)); });
   if (!ran) {
@@ -531,28 +590,15 @@ std::optional<Failure> Build::distribute_stage() {
 
 Result<BuildOutcome> Build::run() {
   image_ = KILN_TRY(env_.catalog->get_image(arn_));
-  // Logs: <location>/<image name>/<version>/<build>/. The location is the infrastructure
-  // configuration's local folder, else <root>/logs (S3 destinations are uploaded from there by
-  // the daemon).
-  fs::path base = env_.root / "logs";
-  const Json& infra = image_.value("infrastructureConfiguration", Json::object());
-  if (infra.contains("logging")) {
-    const Json& s3 = infra["logging"].value("s3Logs", Json::object());
-    std::string prefix = s3.value("s3KeyPrefix", "");
-    if (s3.value("s3BucketName", "").empty() && prefix.starts_with("/")) {
-      base = prefix;
-    }
-  }
-  Result<catalog::ImageBuilderArn> parsed = catalog::ImageBuilderArn::parse(arn_);
-  if (!parsed || !parsed->version || !parsed->build) {
-    return make_error(ErrorCode::kInvalidArgument, "{} is not an image build version ARN", arn_);
-  }
-  log_folder_ = base / parsed->name / parsed->version->str() / std::to_string(*parsed->build);
-  std::error_code ec;
-  fs::create_directories(log_folder_ / "documents", ec);
-  if (ec) {
-    return make_error(
-        ErrorCode::kIo, "creating the log folder {}: {}", log_folder_.string(), ec.message());
+  if (Status opened = open_log_folder(); !opened) {
+    // A configuration stored before log folders were confined (or a root that moved) names a
+    // folder outside the log root: the build fails with the reason, nothing is created.
+    KILN_TRY(set_status(ImageStatus::kFailed, opened.error().message));
+    BuildOutcome outcome;
+    outcome.status = ImageStatus::kFailed;
+    outcome.reason = opened.error().message;
+    outcome.image = KILN_TRY(env_.catalog->get_image(arn_));
+    return outcome;
   }
   // Who builds it: a daemon restarted later leaves a build whose process still runs alone.
   Json builder{{"pid", ::getpid()}, {"startTime", os::process_start_time(::getpid()).value_or(0)}};

@@ -68,7 +68,7 @@ struct Event {
 using EventSink = std::function<void(const Event&)>;
 
 struct BuildEnvironment {
-  fs::path root;  // kiln's root: default logs in <root>/logs, regions in <root>/regions
+  fs::path root;  // kiln's root: regions in <root>/regions (logs: catalog->log_root())
   image::Images* images = nullptr;
   instance::Helpers helpers;
   state::Catalog* catalog = nullptr;

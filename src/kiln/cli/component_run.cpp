@@ -107,15 +107,17 @@ int run_component(Context& context, const RunArgs& args) {
   request.die_with_owner = true;
   request.binds = {{toe->launcher, kiln_dir + "/toe/bin/kiln-toe", true},
                    {toe->libexec, kiln_dir + "/toe/libexec/kiln", true},
-                   {logs / "documents", kiln_dir + "/documents", true},
-                   {logs, kiln_dir + "/logs", false}};
+                   {logs / "documents", kiln_dir + "/documents", true}};
+  // The log folder stays the host's: kiln-toe writes into the instance's own exchange folder
+  // and its output is copied out without following links (as a build does).
+  request.exchange_target = kiln_dir + "/logs";
   instance::Instances instances = context.instances();
   Result<instance::InstanceRecord> launched = instances.launch(request);
   if (!launched) {
     return report(launched.error());
   }
   note(fmt::format("instance {} from {}", launched->id, image->str()));
-  build::ToeStage stage{"run", phases, logs, true};
+  build::ToeStage stage{"run", phases, logs, true, instances.exchange(launched->id)};
   std::atomic<bool> cancel{false};
   Result<build::ToeStageResult> result = build::run_toe_stage(
       instances, launched->id, stage, {component}, &cancel, [&](build::Event e) {

@@ -31,6 +31,20 @@ std::filesystem::path resolve_root(const std::string& flag) {
   return std::filesystem::path(home != nullptr ? home : "/tmp") / ".local/share/kiln";
 }
 
+std::filesystem::path resolve_log_root(const std::string& flag, const std::filesystem::path& root) {
+  std::filesystem::path chosen = root / "logs";
+  if (!flag.empty()) {
+    chosen = flag;
+  } else if (const char* env = std::getenv("KILN_LOG_ROOT"); env != nullptr && *env != '\0') {
+    chosen = env;
+  }
+  std::filesystem::path normal = std::filesystem::absolute(chosen).lexically_normal();
+  if (!normal.has_filename() && normal.has_parent_path() && normal != normal.root_path()) {
+    normal = normal.parent_path();  // "/srv/logs/" is "/srv/logs"
+  }
+  return normal;
+}
+
 Result<image::Images*> Context::images() {
   if (!images_) {
     images_ = KILN_TRY(image::Images::open(root));
@@ -72,6 +86,7 @@ Result<state::Catalog*> Context::catalog() {
     }
     std::unique_ptr<state::Catalog> opened =
         KILN_TRY(state::Catalog::open(root / "state.db", account, clock_));
+    opened->set_log_root(resolve_log_root("", root));
     if (std::optional<std::filesystem::path> dir = managed_components_dir()) {
       KILN_TRY_CTX(opened->sync_managed_components(*dir),
                    "loading the managed components of " + dir->string());

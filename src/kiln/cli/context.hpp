@@ -59,6 +59,10 @@ void print_image(const store::ImageVersion& image);
 // $XDG_DATA_HOME/kiln (~/.local/share/kiln) for other users.
 std::filesystem::path resolve_root(const std::string& flag);
 
+// The log root, the only folder local log folders may be in (state/log_location.hpp): `flag`
+// (kiln serve --log-root) if given, else $KILN_LOG_ROOT, else <root>/logs; absolute and normal.
+std::filesystem::path resolve_log_root(const std::string& flag, const std::filesystem::path& root);
+
 // Prints "kiln: error: <message>" on stderr and returns the exit code for `error`.
 int report(const Error& error);
 

@@ -37,6 +37,7 @@ struct ServeArgs {
   std::string s3_endpoint;
   std::string s3_region = "us-east-1";
   bool public_metrics = false;
+  std::string log_root;
 };
 
 Result<std::pair<std::string, int>> parse_listen(const std::string& text) {
@@ -99,12 +100,17 @@ int serve(Context& context, const ServeArgs& args) {
   // The managed components, synced into the catalog as every kiln command opening it does; the
   // daemon recovers interrupted builds itself, in the background, once it listens.
   context.recover_builds = false;
-  if (Result<state::Catalog*> catalog = context.catalog(); !catalog) {
+  Result<state::Catalog*> catalog = context.catalog();
+  if (!catalog) {
     return report(catalog.error());
   }
+  // Local log folders only in the log root: API key holders name folders, the operator the root.
+  std::filesystem::path log_root = resolve_log_root(args.log_root, context.root);
+  (*catalog)->set_log_root(log_root);
 
   service::ServiceOptions options;
   options.root = context.root;
+  options.log_root = log_root;
   options.helpers = context.helpers;
   options.toe = *toe;
   options.share_dir = build::find_share_dir(KILN_SOURCE_SHARE_DIR);
@@ -168,13 +174,15 @@ int serve(Context& context, const ServeArgs& args) {
     return report(bound.error());
   }
   std::fprintf(stderr,
-               "kiln serve: listening on %s://%s:%d (region %s, account %s, %d builds at once)\n",
+               "kiln serve: listening on %s://%s:%d (region %s, account %s, %d builds at once, "
+               "logs in %s)\n",
                args.tls_certificate.empty() ? "http" : "https",
                address->first.c_str(),
                server.port(),
                account->region.c_str(),
                account->account_id.c_str(),
-               args.max_builds);
+               args.max_builds,
+               log_root.c_str());
   for (const std::string& arn : svc.queued_again()) {
     std::fprintf(stderr, "kiln serve: %s queued again\n", arn.c_str());
   }
@@ -223,6 +231,10 @@ Verb add_serve(CLI::App& app) {
                 "Notify on every status change, not only AVAILABLE and FAILED");
   cmd->add_option("--s3-endpoint", args->s3_endpoint, "S3-compatible endpoint for s3:// logs");
   cmd->add_option("--s3-region", args->s3_region, "Region to sign S3 requests for");
+  cmd->add_option("--log-root",
+                  args->log_root,
+                  "The folder build logs go to; local log folders of infrastructure "
+                  "configurations must be in it (default $KILN_LOG_ROOT, else <root>/logs)");
   cmd->add_flag("--public-metrics",
                 args->public_metrics,
                 "Serve GET /metrics without a signature (for a Prometheus that cannot sign)");

@@ -298,13 +298,24 @@ Result<InstanceRecord> Instances::launch(const LaunchRequest& request) {
     }
   }
   fs::permissions(folder / "disk", fs::perms::owner_all, ec);
+  // The exchange folder is on the instance's disk too: what the instance writes there counts
+  // against its size.
+  std::vector<BindMount> binds = request.binds;
+  if (!request.exchange_target.empty()) {
+    fs::create_directory(exchange(record.id), ec);
+    if (ec) {
+      return make_error(
+          ErrorCode::kIo, "creating {}: {}", exchange(record.id).string(), ec.message());
+    }
+    binds.push_back(BindMount{exchange(record.id), request.exchange_target, false});
+  }
   record.sandbox = SandboxSpec{request.lower,
                                folder / "disk" / "upper",
                                folder / "disk" / "work",
                                folder / "merged",
                                record.id,
                                request.network,
-                               request.binds};
+                               binds};
   os::CgroupSet cgroups = KILN_TRY(os::create_cgroups(record.id, limits));
   for (const std::string& warning : cgroups.warnings) {
     KILN_LOG(kWarning, "instance {}: {}", record.id, warning);

@@ -71,6 +71,10 @@ struct LaunchRequest {
   // `kiln component run`, never for `kiln instance launch`, whose instances outlive it.
   bool die_with_owner = false;
   std::string owner_tag = {};
+  // When set, the instance's own exchange folder (<folder>/disk/exchange, empty at launch, removed
+  // with the instance) is bound writable at this path: the one place an instance writes that the
+  // host reads back, only with beneath.hpp's link-refusing calls (docs/security.md).
+  std::string exchange_target = {};
 };
 
 // Where kiln's helper programs are: the kiln binary itself (re-executed for the privileged part
@@ -117,6 +121,11 @@ class Instances {
   Status release(const std::string& id);
 
   std::filesystem::path folder(const std::string& id) const { return dir_ / id; }
+  // The instance's exchange folder (LaunchRequest::exchange_target), on its disk: written by the
+  // instance, read by the host only with beneath.hpp's link-refusing calls.
+  std::filesystem::path exchange(const std::string& id) const {
+    return dir_ / id / "disk" / "exchange";
+  }
   // The instance's writable layer (an overlayfs upper directory), readable from the host while
   // the instance exists.
   Result<std::filesystem::path> upper(const std::string& id) const;

@@ -23,7 +23,12 @@ std::vector<ImageStatus> running_statuses() {
 }
 
 Result<std::unique_ptr<state::Catalog>> Service::Impl::open_catalog() const {
-  return state::Catalog::open(options.root / "state.db", options.account, clock);
+  std::unique_ptr<state::Catalog> opened =
+      KILN_TRY(state::Catalog::open(options.root / "state.db", options.account, clock));
+  if (!options.log_root.empty()) {
+    opened->set_log_root(options.log_root);
+  }
+  return opened;
 }
 
 Result<std::vector<Json>> Service::Impl::requeue() {

@@ -28,6 +28,9 @@ using RecoveryReport = build::RecoveryReport;
 
 struct ServiceOptions {
   std::filesystem::path root;
+  // The operator's log root (kiln serve --log-root): set on every catalog the service opens, so
+  // the API and the builds confine local log folders to it. Empty: <root>/logs.
+  std::filesystem::path log_root;
   instance::Helpers helpers;
   build::ToeBundle toe;
   std::filesystem::path share_dir;

@@ -278,8 +278,18 @@ Result<std::unique_ptr<Catalog>> Catalog::open(const std::filesystem::path& file
                                                const Clock& clock) {
   Database db = KILN_TRY(Database::open(file));
   int version = KILN_TRY_CTX(migrate(db), "opening the catalog " + file.string());
-  auto impl = std::make_unique<Impl>(Impl{std::move(db), std::move(account), &clock, version});
+  auto impl = std::make_unique<Impl>(Impl{std::move(db), std::move(account), &clock, version, {}});
+  std::error_code ec;
+  impl->log_root = std::filesystem::absolute(file, ec).parent_path().lexically_normal() / "logs";
   return std::unique_ptr<Catalog>(new Catalog(std::move(impl)));
+}
+
+void Catalog::set_log_root(const std::filesystem::path& root) {
+  impl_->log_root = root;
+}
+
+const std::filesystem::path& Catalog::log_root() const {
+  return impl_->log_root;
 }
 
 const Account& Catalog::account() const {

@@ -102,6 +102,11 @@ class Catalog {
   const Account& account() const;
   int schema_version() const;
 
+  // The operator's log root: the only folder local log folders may be in (log_location.hpp;
+  // kiln serve --log-root, $KILN_LOG_ROOT). Until set, "logs" beside the catalog file.
+  void set_log_root(const std::filesystem::path& root);
+  const std::filesystem::path& log_root() const;
+
   // --- Components (reference 3.2) --------------------------------------------------------
   // `data` is validated with kiln-toe's validator (every diagnostic in the error); `uri` is
   // refused (kInvalidArgument: give the document as data). `type` is BUILD when the document
@@ -134,8 +139,9 @@ class Catalog {
 
   // --- Infrastructure configurations (reference 3.5) --------------------------------------
   // kiln's reading of the members: instanceTypes[0] is the resource profile, logging.s3Logs a
-  // log location (s3KeyPrefix holding a local folder when s3BucketName is empty; see
-  // docs/resources.md), snsTopicArn and the daemon's notification targets are stored.
+  // log location (s3KeyPrefix holding a local folder when s3BucketName is empty, which must be in
+  // log_root(): kInvalidArgument otherwise; see docs/build.md), snsTopicArn and the daemon's
+  // notification targets are stored.
   Result<Created> create_infrastructure_configuration(const Json& request);
   // The request names the configuration by infrastructureConfigurationArn; the members it
   // gives replace the stored ones (AWS's UpdateInfrastructureConfiguration).

@@ -57,6 +57,7 @@ struct Catalog::Impl {
   Account account;
   const Clock* clock = nullptr;
   int schema = 0;
+  std::filesystem::path log_root;  // Catalog::log_root
 
   std::string now() const { return format_aws_time(clock->now()); }
 

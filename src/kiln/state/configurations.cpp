@@ -7,6 +7,7 @@
 #include "kiln/instance/instance_type.hpp"
 #include "kiln/instance/sandbox.hpp"
 #include "kiln/state/catalog_impl.hpp"
+#include "kiln/state/log_location.hpp"
 #include "kiln/state/request.hpp"
 
 namespace kiln::state {
@@ -122,7 +123,7 @@ Status check_instance_types(const Json& request) {
   return ok_status();
 }
 
-Status check_logging(const Json& request) {
+Status check_logging(const Json& request, const std::filesystem::path& log_root) {
   KILN_TRY(request::optional_object(request, "logging"));
   if (!request.contains("logging")) {
     return ok_status();
@@ -136,6 +137,11 @@ Status check_logging(const Json& request) {
                  "invalid logging");
     KILN_TRY_CTX(request::optional_string(s3, "s3BucketName", 0, 1024), "invalid logging.s3Logs");
     KILN_TRY_CTX(request::optional_string(s3, "s3KeyPrefix", 0, 1024), "invalid logging.s3Logs");
+  }
+  // A local log folder is a host path the root daemon creates and writes into: only in the
+  // operator's log root. With a bucket, the prefix is a key and no path at all.
+  if (std::optional<std::string> folder = local_log_folder(request)) {
+    KILN_TRY(log_folder_in_root(*folder, log_root));
   }
   return ok_status();
 }
@@ -268,7 +274,7 @@ Result<Json> Catalog::Impl::infrastructure_content(const Json& request) const {
   KILN_TRY(request::optional_string(request, "instanceProfileName", 1, 256));
   KILN_TRY(request::optional_string_list(request, "securityGroupIds", 0, 100));
   KILN_TRY(request::optional_string(request, "subnetId", 1, 1024));
-  KILN_TRY(check_logging(request));
+  KILN_TRY(check_logging(request, log_root));
   KILN_TRY(request::optional_string(request, "keyPair", 1, 1024));
   KILN_TRY(request::optional_bool(request, "terminateInstanceOnFailure"));
   KILN_TRY(request::optional_string(request, "snsTopicArn", 1, 2048));

@@ -1,6 +1,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "kiln/state/log_location.hpp"
 #include "kiln/state/state_testing.hpp"
 
 namespace kiln::state {
@@ -10,8 +11,10 @@ using testing::CatalogTest;
 using testing::distribution_request;
 using ::testing::HasSubstr;
 using testing::infrastructure_request;
+namespace fs = std::filesystem;
 
 TEST_F(CatalogTest, CreatesAnInfrastructureConfiguration) {
+  catalog_->set_log_root("/var/log/kiln");  // the local log folder below is the log root
   Json request = infrastructure_request("Small Builds");
   request["logging"] = {{"s3Logs", {{"s3BucketName", ""}, {"s3KeyPrefix", "/var/log/kiln"}}}};
   request["instanceMetadataOptions"] = {{"httpTokens", "required"}};
@@ -65,6 +68,98 @@ TEST_F(CatalogTest, InfrastructureRequestErrors) {
     EXPECT_EQ(created.error().code, ErrorCode::kInvalidArgument);
     EXPECT_THAT(created.error().message, HasSubstr(c.message));
   }
+}
+
+Json with_logs(Json request, const std::string& bucket, const std::string& prefix) {
+  request["logging"] = {{"s3Logs", {{"s3BucketName", bucket}, {"s3KeyPrefix", prefix}}}};
+  return request;
+}
+
+TEST_F(CatalogTest, ALocalLogFolderMustBeInTheLogRoot) {
+  // The default log root: "logs" beside the catalog file.
+  fs::path root = dir_->path() / "logs";
+  EXPECT_EQ(catalog_->log_root(), root);
+  for (const std::string& outside : {std::string("/etc/kiln-pwn"),
+                                     std::string("/"),
+                                     root.string() + "/../etc",
+                                     root.string() + "/./a",
+                                     root.string() + "//a",
+                                     root.string() + "-other/a",
+                                     dir_->path().string()}) {
+    Result<Created> created = catalog_->create_infrastructure_configuration(
+        with_logs(infrastructure_request("outside"), "", outside));
+    ASSERT_FALSE(created.ok()) << outside;
+    EXPECT_EQ(created.error().code, ErrorCode::kInvalidArgument) << outside;
+    EXPECT_THAT(created.error().message, HasSubstr("logging.s3Logs.s3KeyPrefix")) << outside;
+  }
+  EXPECT_FALSE(fs::exists("/etc/kiln-pwn"));
+  // In the root: the root itself, a folder to be made, with or without a trailing '/'.
+  for (const std::string& inside :
+       {root.string(), root.string() + "/", root.string() + "/team-a/nightly"}) {
+    Result<Created> created = catalog_->create_infrastructure_configuration(
+        with_logs(infrastructure_request("inside"), "", inside));
+    ASSERT_TRUE(created.ok()) << inside << ": " << created.error().message;
+    ASSERT_TRUE(catalog_->delete_infrastructure_configuration(created->arn).ok());
+  }
+  // Not through a symbolic link, even one in the root.
+  fs::create_directories(root);
+  fs::create_symlink("/etc", root / "link");
+  Result<Created> linked = catalog_->create_infrastructure_configuration(
+      with_logs(infrastructure_request("linked"), "", (root / "link" / "kiln").string()));
+  ASSERT_FALSE(linked.ok());
+  EXPECT_THAT(linked.error().message, HasSubstr("symbolic link"));
+
+  // With a bucket the prefix is an S3 key, never a path: any text is fine, nothing is checked
+  // on the host. Without a bucket, a relative prefix names no folder (the root is used).
+  EXPECT_TRUE(catalog_
+                  ->create_infrastructure_configuration(
+                      with_logs(infrastructure_request("key"), "logs-bucket", "/etc/kiln-pwn"))
+                  .ok());
+  EXPECT_TRUE(catalog_
+                  ->create_infrastructure_configuration(
+                      with_logs(infrastructure_request("relative"), "", "etc/kiln-pwn"))
+                  .ok());
+
+  // An update is checked the same way.
+  std::string config = catalog_
+                           ->create_infrastructure_configuration(
+                               with_logs(infrastructure_request("updated"), "", root.string()))
+                           .value()
+                           .arn;
+  Result<std::string> updated = catalog_->update_infrastructure_configuration(
+      {{"infrastructureConfigurationArn", config},
+       {"logging", {{"s3Logs", {{"s3KeyPrefix", "/etc/kiln-pwn"}}}}}});
+  ASSERT_FALSE(updated.ok());
+  EXPECT_EQ(updated.error().code, ErrorCode::kInvalidArgument);
+
+  // The operator's log root (kiln serve --log-root) moves the boundary.
+  catalog_->set_log_root("/srv/kiln-logs");
+  EXPECT_TRUE(catalog_
+                  ->create_infrastructure_configuration(
+                      with_logs(infrastructure_request("srv"), "", "/srv/kiln-logs/x"))
+                  .ok());
+  EXPECT_FALSE(catalog_
+                   ->create_infrastructure_configuration(
+                       with_logs(infrastructure_request("old-root"), "", root.string()))
+                   .ok());
+}
+
+TEST(LogLocationTest, LocalLogFolderOfAConfiguration) {
+  EXPECT_EQ(local_log_folder(Json::object()), std::nullopt);
+  EXPECT_EQ(local_log_folder(with_logs(Json::object(), "", "/var/log/x")), "/var/log/x");
+  EXPECT_EQ(local_log_folder(with_logs(Json::object(), "bucket", "/var/log/x")), std::nullopt);
+  EXPECT_EQ(local_log_folder(with_logs(Json::object(), "", "var/log/x")), std::nullopt);
+  EXPECT_EQ(local_log_folder(Json{{"logging", {{"s3Logs", {{"s3KeyPrefix", "/a"}}}}}}), "/a");
+  EXPECT_EQ(local_log_folder(Json{{"logging", {{"s3Logs", {{"s3KeyPrefix", 7}}}}}}), std::nullopt);
+}
+
+TEST(LogLocationTest, FolderInRootIsRelative) {
+  EXPECT_EQ(log_folder_in_root("/l/a/b", "/l").value(), fs::path("a/b"));
+  EXPECT_EQ(log_folder_in_root("/l", "/l").value(), fs::path());
+  EXPECT_FALSE(log_folder_in_root("/l/a/../../etc", "/l").ok());
+  EXPECT_FALSE(log_folder_in_root("/lx", "/l").ok());
+  EXPECT_FALSE(log_folder_in_root("relative", "/l").ok());
+  EXPECT_FALSE(log_folder_in_root("/l/a", "relative-root").ok());
 }
 
 TEST_F(CatalogTest, NetworkModeIsKilnsOwnMember) {

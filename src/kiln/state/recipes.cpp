@@ -54,6 +54,13 @@ Status check_recipe_request(const Json& request) {
   if (dir && !starts_with(*dir, "/")) {
     return request::invalid("workingDirectory", fmt::format("\"{}\" is not absolute", *dir));
   }
+  // A folder inside the instance (sanitize.sh's argument): normal, so that what the recipe says
+  // is what is used.
+  if (dir && !request::plain_absolute_names(*dir)) {
+    return request::invalid(
+        "workingDirectory",
+        fmt::format("\"{}\": only plain names, without empty, '.' or '..' parts", *dir));
+  }
   return ok_status();
 }
 

@@ -104,6 +104,8 @@ TEST_F(RecipeTest, ValidationErrors) {
                                           {{"name", "Greeting"}, {"value", {"b"}}}};
   Json relative = recipe_request("web", "1.0.0", {hello_});
   relative["workingDirectory"] = "work";
+  Json dotted = recipe_request("web", "1.0.0", {hello_});
+  dotted["workingDirectory"] = "/tmp/../etc";
   Json no_parent = recipe_request("web", "1.0.0", {hello_});
   no_parent.erase("parentImage");
   Json too_many = recipe_request("web", "1.0.0", Json::array());
@@ -123,6 +125,7 @@ TEST_F(RecipeTest, ValidationErrors) {
       {recipe_request("web", "1.0.0", Json::array()), ErrorCode::kInvalidArgument, {"components"}},
       {too_many, ErrorCode::kInvalidArgument, {"1 to 20"}},
       {relative, ErrorCode::kInvalidArgument, {"workingDirectory", "not absolute"}},
+      {dotted, ErrorCode::kInvalidArgument, {"workingDirectory", "'..'"}},
       {no_parent, ErrorCode::kInvalidArgument, {"parentImage", "required"}},
       {recipe_request("web", "x.1.x", {hello_}), ErrorCode::kInvalidArgument, {"semanticVersion"}},
       {recipe_request("w", "1.0.0", {hello_}), ErrorCode::kInvalidArgument, {"invalid name"}},

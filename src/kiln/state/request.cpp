@@ -29,6 +29,33 @@ Error invalid(std::string_view member, std::string_view why) {
   return make_error(ErrorCode::kInvalidArgument, "invalid {}: {}", member, why);
 }
 
+std::optional<std::vector<std::string>> plain_absolute_names(std::string_view path) {
+  std::vector<std::string> names;
+  if (path.empty() || path.front() != '/') {
+    return std::nullopt;
+  }
+  path.remove_prefix(1);
+  if (!path.empty() && path.back() == '/') {
+    path.remove_suffix(1);
+  }
+  if (path.empty()) {
+    return names;
+  }
+  size_t start = 0;
+  while (true) {
+    size_t end = path.find('/', start);
+    std::string_view name = path.substr(start, end == std::string_view::npos ? end : end - start);
+    if (name.empty() || name == "." || name == ".." || name.find('\0') != std::string_view::npos) {
+      return std::nullopt;
+    }
+    names.emplace_back(name);
+    if (end == std::string_view::npos) {
+      return names;
+    }
+    start = end + 1;
+  }
+}
+
 Status check_members(const Json& request,
                      std::string_view what,
                      std::initializer_list<std::string_view> allowed) {

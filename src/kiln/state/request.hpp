@@ -16,6 +16,10 @@ namespace kiln::state::request {
 
 Error invalid(std::string_view member, std::string_view why);
 
+// The names of an absolute path of plain names ("/var/log/kiln" -> var, log, kiln; one trailing
+// '/' is fine), or nullopt when it is relative or has an empty, '.' or '..' part or a NUL.
+std::optional<std::vector<std::string>> plain_absolute_names(std::string_view path);
+
 // `request` is an object whose members are all in `allowed` (a misspelt member is an error, not
 // silently ignored).
 Status check_members(const Json& request,
