@@ -87,6 +87,9 @@ def percentile(values, p):
 
 
 def summary(name, times, errors):
+    if not times:
+        print("%-34s     0 requests answered  errors/timeouts %d" % (name, errors), flush=True)
+        return
     print("%-34s %5d requests  p50 %6.2f ms  p99 %6.2f ms  max %7.2f ms  errors %d" %
           (name, len(times), percentile(times, 50), percentile(times, 99), max(times), errors),
           flush=True)
@@ -175,7 +178,12 @@ def main():
             slow.close()
         finally:
             proc.terminate()
-            proc.wait(timeout=30)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                print("the server did not stop within 30 s of SIGTERM: killed", flush=True)
+                proc.kill()
+                proc.wait()
 
 
 if __name__ == "__main__":
