@@ -11,7 +11,7 @@
 // The catalog (a temporary root under $TMPDIR, else /tmp) holds one component, one recipe, one
 // infrastructure configuration and N images (default 1,000) of that recipe: Catalog::create_image
 // N times, so builds 1..N of one image version; the seeding is timed too. The server has the
-// daemon's code (api::Server: cpp-httplib, its thread pool, one catalog per thread) with a Backend
+// daemon's code (api::Server: Beast/Asio, its worker pool, one catalog per thread) with a Backend
 // that builds nothing: only reads are measured, so no build is ever asked for.
 //
 // Each client is one libcurl easy handle, kept for all its requests so that connections are

@@ -29,9 +29,10 @@ kiln_require_pkg(LIBARCHIVE libarchive libarchive-dev)
 kiln_require_pkg(ZSTD libzstd libzstd-dev)
 kiln_require_package(ZLIB zlib1g-dev)
 kiln_require_package(SQLite3 libsqlite3-dev)
-# cpp-httplib: the API daemon's HTTP server (header-only in use).
-if(NOT EXISTS /usr/include/httplib.h)
-  message(FATAL_ERROR "cpp-httplib not found: install the Debian package libcpp-httplib-dev "
+# Boost.Beast and Boost.Asio (header-only): the API daemon's event-driven HTTP server.
+find_package(Boost 1.74 CONFIG)
+if(NOT Boost_FOUND)
+  message(FATAL_ERROR "Boost headers not found: install the Debian package libboost-dev "
                       "(scripts/install-deps.sh installs everything)")
 endif()
 # Howard Hinnant's date/tz: IANA time zones from the system's tzdata for pipeline schedules.

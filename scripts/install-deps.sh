@@ -11,7 +11,7 @@ packages=(
   # libraries kiln links (docs/DEPENDENCIES.md says why each is there)
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libfmt-dev libcurl4-openssl-dev
   libre2-dev libssl-dev libarchive-dev libzstd-dev zlib1g-dev libsqlite3-dev
-  libcpp-httplib-dev libhowardhinnant-date-dev libboost-dev
+  libboost-dev libhowardhinnant-date-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev busybox-static python3
   # commands the tests run (each test that needs one fails in CI when it is missing, never

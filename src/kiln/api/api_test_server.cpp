@@ -70,6 +70,14 @@ int main(int argc, char** argv) {
   if (const char* max = std::getenv("KILN_API_MAX_BODY"); max != nullptr) {
     options.max_body_bytes = std::stoul(max);
   }
+  if (const char* seconds = std::getenv("KILN_API_REQUEST_TIMEOUT");
+      seconds != nullptr && *seconds != '\0') {
+    options.request_timeout = std::chrono::seconds(std::stoul(seconds));
+  }
+  if (const char* max = std::getenv("KILN_API_MAX_CONNECTIONS_PER_CLIENT");
+      max != nullptr && *max != '\0') {
+    options.max_connections_per_client = std::stoul(max);
+  }
   options.tls_certificate =
       std::getenv("KILN_API_TLS_CERT") ? std::getenv("KILN_API_TLS_CERT") : "";
   options.tls_private_key = std::getenv("KILN_API_TLS_KEY") ? std::getenv("KILN_API_TLS_KEY") : "";

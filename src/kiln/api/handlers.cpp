@@ -51,6 +51,33 @@ std::optional<std::string> base64_decode(std::string_view text) {
   return out;
 }
 
+// Request bodies nest no deeper than this (the catalog writes them out recursively).
+constexpr size_t kMaxJsonDepth = 64;
+
+// The deepest nesting of arrays and objects in JSON text (brackets inside strings skipped).
+size_t json_depth(std::string_view text) {
+  size_t depth = 0;
+  size_t deepest = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
 std::string page_check(const Operation& op, const Json& request, size_t offset) {
   Json selection = request;
   selection.erase("maxResults");
@@ -169,9 +196,14 @@ Reply handle_change(const Operation& op,
                     state::Catalog& catalog,
                     Backend& backend,
                     const std::string& request_id) {
-  if (request.value("dryRun", false) == true) {
-    return error_reply(
-        {"InvalidRequestException", "kiln does not support dryRun: send the request without it"});
+  if (auto dry_run = request.find("dryRun"); dry_run != request.end() && !dry_run->is_null()) {
+    if (!dry_run->is_boolean()) {
+      return error_reply(serialization("dryRun must be true or false"));
+    }
+    if (dry_run->get<bool>()) {
+      return error_reply(
+          {"InvalidRequestException", "kiln does not support dryRun: send the request without it"});
+    }
   }
   StringMember token = string_member(request, "clientToken");
   if (token.error) {
@@ -329,6 +361,12 @@ Reply handle_list(const Operation& op,
   return ok_reply(std::move(body));
 }
 
+Reply handle_members(const Operation& op,
+                     const Json& request,
+                     state::Catalog& catalog,
+                     Backend& backend,
+                     const std::string& request_id);
+
 }  // namespace
 
 namespace {
@@ -370,6 +408,16 @@ ParsedRequest parse_request(const Operation& op,
   parsed.members = Json::object();
   bool has_body = op.method == "PUT" || op.method == "POST";
   if (has_body && !trim(body).empty()) {
+    // The parser's own messages quote the input and name the library: the client gets where.
+    if (Status utf8 = validate_utf8(body); !utf8) {
+      parsed.error = serialization("The request body is not valid UTF-8");
+      return parsed;
+    }
+    if (json_depth(body) > kMaxJsonDepth) {
+      parsed.error = serialization(
+          fmt::format("The request body nests more than {} levels deep", kMaxJsonDepth));
+      return parsed;
+    }
     try {
       parsed.members = Json::parse(body);
     } catch (const Json::parse_error& e) {
@@ -386,13 +434,18 @@ ParsedRequest parse_request(const Operation& op,
   for (const std::string& pair : split(raw_query, '&')) {
     size_t eq = pair.find('=');
     std::string name = sigv4::percent_decode(std::string_view(pair).substr(0, eq));
+    std::string value =
+        eq == std::string::npos ? "" : sigv4::percent_decode(std::string_view(pair).substr(eq + 1));
+    if (!validate_utf8(name).ok() || !validate_utf8(value).ok()) {
+      parsed.error = serialization("The query string is not valid UTF-8");
+      return parsed;
+    }
     if (std::find(op.query_members.begin(), op.query_members.end(), name) ==
             op.query_members.end() ||
         parsed.members.contains(name)) {
       continue;  // not a member of this call, or given twice (the first wins)
     }
-    parsed.members[name] =
-        eq == std::string::npos ? "" : sigv4::percent_decode(std::string_view(pair).substr(eq + 1));
+    parsed.members[name] = std::move(value);
   }
   parsed.ok = true;
   return parsed;
@@ -470,6 +523,21 @@ PageRequest read_page_request(const Operation& op, const Json& request) {
   return page;
 }
 
+Reply handle(const Operation& op,
+             const Json& request,
+             state::Catalog& catalog,
+             Backend& backend,
+             const std::string& request_id) {
+  try {
+    return handle_members(op, request, catalog, backend, request_id);
+  } catch (const Json::exception& e) {
+    // A member of the client's request read as a type it does not have, somewhere the checks
+    // missed: the client's error, told without the JSON library's text (which is logged).
+    KILN_LOG(kWarning, "api: {}: a request member of the wrong type: {}", op.name, e.what());
+    return error_reply(serialization("A member of the request has the wrong type"));
+  }
+}
+
 namespace {
 
 Reply handle_members(const Operation& op,
@@ -521,20 +589,5 @@ Reply handle_members(const Operation& op,
 }
 
 }  // namespace
-
-Reply handle(const Operation& op,
-             const Json& request,
-             state::Catalog& catalog,
-             Backend& backend,
-             const std::string& request_id) {
-  try {
-    return handle_members(op, request, catalog, backend, request_id);
-  } catch (const Json::exception&) {
-    // A member of a type the code reading it did not expect ("dryRun": "yes"): the client's
-    // fault, told without the JSON library's own words.
-    return error_reply(
-        serialization("A member of the request has the wrong type for " + std::string(op.name)));
-  }
-}
 
 }  // namespace kiln::api

@@ -109,6 +109,40 @@ TEST(ParseRequestTest, QueryMembersAndBody) {
   EXPECT_EQ(parse_request(list, "", "[1]").error.type, "SerializationException");
 }
 
+// A malformed body is a SerializationException whose message is kiln's: nothing of the JSON
+// library's text (which quotes the input) reaches the client.
+TEST(ParseRequestTest, MalformedBodiesAreSerializationErrorsInKilnsWords) {
+  const Operation& list = operation(OperationId::kListImages);
+  for (std::string_view body : {std::string_view("{\"owner\": \"\xff\xfe\"}"),
+                                std::string_view("{\"owner\": \"a\xc3\"}"),
+                                std::string_view("{\"maxResults\": "),
+                                std::string_view("{\"a\": [1, 2,]}")}) {
+    ParsedRequest parsed = parse_request(list, "", body);
+    EXPECT_FALSE(parsed.ok) << body;
+    EXPECT_EQ(parsed.error.type, "SerializationException") << body;
+    EXPECT_EQ(parsed.error.message.find("json.exception"), std::string::npos)
+        << parsed.error.message;
+    EXPECT_EQ(parsed.error.message.find("last read"), std::string::npos) << parsed.error.message;
+    EXPECT_TRUE(Json(parsed.error.message).dump().size() > 0);  // valid UTF-8: dump() works
+  }
+  // Nesting deep enough to exhaust a worker's stack when written out again is refused.
+  std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  ParsedRequest nested = parse_request(list, "", "{\"filters\": " + deep + "}");
+  EXPECT_FALSE(nested.ok);
+  EXPECT_EQ(nested.error.type, "SerializationException");
+  EXPECT_TRUE(
+      parse_request(
+          list,
+          "",
+          R"({"a": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["})")
+          .ok);
+  // A query member that decodes to invalid UTF-8.
+  const Operation& get = operation(OperationId::kGetComponent);
+  ParsedRequest query = parse_request(get, "componentBuildVersionArn=arn%FF", "");
+  EXPECT_FALSE(query.ok);
+  EXPECT_EQ(query.error.type, "SerializationException");
+}
+
 TEST(HttpFormTest, QueryMembersGoAfterThePathTheOthersInTheBody) {
   const Operation& get = operation(OperationId::kGetComponent);
   Json request = {
@@ -341,6 +375,55 @@ TEST_F(HandlersTest, PipelinesImagesAndCancel) {
   expect_error(call(OperationId::kGetImagePipeline, {{"imagePipelineArn", pipeline}}),
                404,
                "ResourceNotFoundException");
+}
+
+TEST_F(HandlersTest, DryRunMustBeABoolean) {
+  Json request = with_token(
+      state::testing::component_request("web", "1.0.0", state::testing::build_document()), "t-1");
+  request["dryRun"] = "yes";
+  Reply reply = call(OperationId::kCreateComponent, request);
+  expect_error(reply, 400, "SerializationException");
+  EXPECT_EQ(reply.body["message"], "dryRun must be true or false");
+  request["dryRun"] = true;
+  expect_error(call(OperationId::kCreateComponent, request), 400, "InvalidRequestException");
+  request["dryRun"] = false;
+  ok(OperationId::kCreateComponent, request);
+}
+
+// Every member of every operation, given a value of each wrong type (or an odd one of the right
+// type): never an exception out of handle() and never a 500.
+TEST_F(HandlersTest, MembersOfTheWrongTypeAreClientErrors) {
+  const std::vector<Json> wrong = {"yes",
+                                   "",
+                                   -1,
+                                   18446744073709551615ULL,
+                                   1.5,
+                                   true,
+                                   Json::array(),
+                                   Json::object(),
+                                   Json::array({"x", 1}),
+                                   Json({{"a", Json::array({Json::object()})}}),
+                                   Json::array({Json::object({{"name", 1}, {"values", "x"}})})};
+  size_t calls = 0;
+  for (const Operation& op : operations()) {
+    Json base = Json::object();
+    for (std::string_view member : op.required) {
+      base[std::string(member)] = "x";
+    }
+    for (std::string_view member : op.members) {
+      for (const Json& value : wrong) {
+        Json request = base;
+        request[std::string(member)] = value;
+        Reply reply;
+        ASSERT_NO_THROW(reply = call(op.id, request))
+            << op.name << " " << member << " " << value.dump();
+        EXPECT_LT(reply.status, 500)
+            << op.name << " " << member << " " << value.dump() << ": " << reply.body.dump();
+        ++calls;
+      }
+    }
+  }
+  EXPECT_GT(calls, 500u);
 }
 
 }  // namespace

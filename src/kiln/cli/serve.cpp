@@ -38,6 +38,9 @@ struct ServeArgs {
   std::string s3_region = "us-east-1";
   bool public_metrics = false;
   std::string log_root;
+  int request_timeout = 20;
+  int max_connections_per_client = 64;
+  int max_connections = 4096;
 };
 
 Result<std::pair<std::string, int>> parse_listen(const std::string& text) {
@@ -86,6 +89,9 @@ int serve(Context& context, const ServeArgs& args) {
   server_options.tls_certificate = args.tls_certificate;
   server_options.tls_private_key = args.tls_private_key;
   server_options.public_metrics = args.public_metrics;
+  server_options.request_timeout = std::chrono::seconds(args.request_timeout);
+  server_options.max_connections_per_client = static_cast<size_t>(args.max_connections_per_client);
+  server_options.max_connections = static_cast<size_t>(args.max_connections);
   Result<std::map<std::string, std::string>> credentials = api::load_credentials(args.credentials);
   if (!credentials) {
     return report(credentials.error());
@@ -238,6 +244,18 @@ Verb add_serve(CLI::App& app) {
   cmd->add_flag("--public-metrics",
                 args->public_metrics,
                 "Serve GET /metrics without a signature (for a Prometheus that cannot sign)");
+  cmd->add_option("--request-timeout",
+                  args->request_timeout,
+                  "Seconds a connection gets for a whole request, headers and body (default 20)")
+      ->check(CLI::Range(1, 3600));
+  cmd->add_option("--max-connections-per-client",
+                  args->max_connections_per_client,
+                  "Connections one client address may keep open (default 64)")
+      ->check(CLI::Range(1, 1000000));
+  cmd->add_option("--max-connections",
+                  args->max_connections,
+                  "Connections open at once in all (default 4096)")
+      ->check(CLI::Range(1, 1000000));
   return {cmd, [args](Context& context) { return serve(context, *args); }};
 }
 
