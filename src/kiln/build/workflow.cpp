@@ -385,6 +385,8 @@ std::optional<Failure> Build::with_disk_note(std::optional<Failure> failure,
         usage->available >= (uint64_t{1} << 20) ? ", no inode left" : "");
   }
   return failure;
+}
+
 void Build::discard_output() {
   if (!output_) {
     return;
@@ -415,8 +417,7 @@ std::optional<Failure> Build::build_stage() {
   }
   begin_stage("build");
   instance::Instances instances(env_.root, env_.helpers);
-  ToeStage stage{
-      "build", {"build", "validate"}, log_folder_, true, instances.exchange(*id)};
+  ToeStage stage{"build", {"build", "validate"}, log_folder_, true, instances.exchange(*id)};
   Result<ToeStageResult> ran = run_toe_stage(
       instances, *id, stage, components_, cancel_, [this](Event e) { emit(std::move(e)); });
   if (!ran) {
