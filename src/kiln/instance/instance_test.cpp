@@ -83,7 +83,7 @@ class InstanceTest : public ::testing::Test {
   }
 
   std::string upper_file(const std::string& id, const std::string& path) {
-    Result<std::string> text = read_file(root() / "instances" / id / "upper" / path);
+    Result<std::string> text = read_file(root() / "instances" / id / "disk" / "upper" / path);
     return text.ok() ? *text : "<missing>";
   }
 
@@ -121,7 +121,7 @@ TEST_F(InstanceTest, WritesAndDeletionsLandInTheWritableLayerOnly) {
   EXPECT_EQ(exec(r.id, "echo new > /root/new && rm /etc/motd"), 0);
   EXPECT_EQ(upper_file(r.id, "root/new"), "new\n");
   struct stat st {};
-  ASSERT_EQ(::lstat((root() / "instances" / r.id / "upper/etc/motd").c_str(), &st), 0);
+  ASSERT_EQ(::lstat((root() / "instances" / r.id / "disk/upper/etc/motd").c_str(), &st), 0);
   EXPECT_TRUE(S_ISCHR(st.st_mode)) << "a deletion is an overlay whiteout";
   EXPECT_TRUE(fs::exists(root() / "layers/base/etc/motd")) << "the image is read-only";
 }
@@ -165,9 +165,23 @@ TEST_F(InstanceTest, TerminateLeavesNoMountNoProcessNoFolder) {
   EXPECT_EQ(instances.get(r.id).error().code, ErrorCode::kNotFound);
 }
 
-TEST_F(InstanceTest, NothingIsEverMountedOnTheHost) {
+TEST_F(InstanceTest, OnlyTheInstancesDiskIsMountedOnTheHost) {
   InstanceRecord r = launch();
-  EXPECT_FALSE(host_has_mount_under(root())) << "the overlay lives in a private namespace";
+  // The overlay lives in the instance's private namespace; the host sees only the disk that holds
+  // the writable layer, at <instance>/disk.
+  Result<std::string> mounts = read_file("/proc/self/mountinfo");
+  ASSERT_TRUE(mounts.ok());
+  std::vector<std::string> under_root;
+  for (const std::string& line : split(*mounts, '\n')) {
+    if (line.find(root().string()) != std::string::npos) {
+      under_root.push_back(line);
+    }
+  }
+  ASSERT_EQ(under_root.size(), 1u) << mounts.value();
+  EXPECT_NE(under_root[0].find((root() / "instances" / r.id / "disk").string() + " "),
+            std::string::npos)
+      << under_root[0];
+  EXPECT_EQ(under_root[0].find("overlay"), std::string::npos) << under_root[0];
 }
 
 TEST_F(InstanceTest, AnInstanceWhoseProcessesDiedIsReportedDead) {
@@ -237,7 +251,7 @@ TEST_F(InstanceTest, CommandsCannotReachTheHostsNetworkOrKernel) {
   EXPECT_NE(exec(r.id, "mknod /root/disk b 8 0"), 0);
   EXPECT_EQ(exec(r.id, "touch /root/f && chown 123:45 /root/f"), 0);
   EXPECT_EQ(exec(r.id, "grep CapBnd /proc/self/status > /tmp/caps"), 0);
-  EXPECT_EQ(upper_file(r.id, "tmp/caps"), "CapBnd:\t00000000a00425fb\n");
+  EXPECT_EQ(upper_file(r.id, "tmp/caps"), "CapBnd:\t00000000a00405fb\n");
 }
 
 TEST_F(InstanceTest, InstancesOutliveTheirRecordsProcessAndAreListed) {
