@@ -302,7 +302,9 @@ test_sigkill_and_restart() {
 
 test_sigterm_lets_a_build_finish() {
   start_daemon --shutdown-grace 60
-  setup_resources 3
+  # Long enough that a poll through the AWS CLI (a second or more each on a loaded machine) sees
+  # it BUILDING.
+  setup_resources 8
   ib_ok create-image --image-recipe-arn "$RECIPE" --infrastructure-configuration-arn "$INFRA"
   local image
   image=$(field imageBuildVersionArn)

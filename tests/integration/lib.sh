@@ -170,7 +170,9 @@ assert_eq() {
 # assert_match REGEX ACTUAL WHAT: ACTUAL must match the extended regular expression.
 assert_match() {
   local regex=$1 actual=$2 what=${3:-value}
-  if ! printf '%s' "$actual" | grep -Eq -- "$regex"; then
+  # A here-string, not a pipe: grep -q exits at its first match, and with pipefail the writer's
+  # SIGPIPE would turn a match into a failure.
+  if ! grep -Eq -- "$regex" <<<"$actual"; then
     fail "$what: expected to match /$regex/, got [$actual]"
   fi
 }
