@@ -2,8 +2,8 @@
 # shellcheck disable=SC2317,SC2030,SC2031  # functions run by run_kiln_test; $T per test
 # Dying cleanly, besides SIGKILL (crash_loop.sh): a `kiln build` whose reader goes away
 # (SIGPIPE: `kiln build --json | head -1`) builds on to its end; one whose terminal closes
-# (SIGHUP) cancels like Ctrl-C; an image being tested is not offered (kiln image list, wildcards,
-# list-images) until it is AVAILABLE; an image whose distribution failed in one region is taken
+# (SIGHUP) cancels like Ctrl-C; an image being tested is not offered (kiln image list, wildcards)
+# until it is AVAILABLE (AWS's ListImages lists every image version, as AWS does); an image whose distribution failed in one region is taken
 # back out of the regions it reached.
 # Usage: dying.sh <kiln binary> <source dir> <build dir>
 set -euo pipefail
@@ -125,8 +125,6 @@ test_testing_image_not_offered() {
   kiln_ok image get half/1.x.x
   assert_contains "$OUT" '"version": "1.0.0"' "the wildcard half/1.x.x while 1.0.1 is TESTING"
   kiln_fails image get half/1.0.1/1
-  kiln_ok list-images
-  assert_not_contains "$OUT" "half/1.0.1" "list-images while half/1.0.1/1 is TESTING"
   kiln_ok list-image-build-versions \
     --image-version-arn arn:aws:imagebuilder:local:000000000000:image/half/1.0.1
   assert_contains "$OUT" TESTING "list-image-build-versions shows the build with its status"

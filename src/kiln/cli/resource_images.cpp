@@ -93,6 +93,20 @@ Verb add_create_image(CLI::App& app) {
             if (!response) {
               return report(response.error());
             }
+            if (*no_build) {
+              // Nobody builds it now: unowned, as a never-started image is, so that recovery
+              // leaves it PENDING (and a daemon started on this state queues it).
+              Result<state::Catalog*> catalog = context.catalog();
+              if (!catalog) {
+                return report(catalog.error());
+              }
+              Result<Json> released =
+                  (*catalog)->update_image(response->value("imageBuildVersionArn", ""),
+                                           [](Json& image) { image.erase("kiln"); });
+              if (!released) {
+                return report(released.error());
+              }
+            }
             print_response(*response,
                            output_format(*output, OutputFormat::kJson),
                            arn_text("CreateImage")(*response));
