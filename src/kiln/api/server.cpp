@@ -450,7 +450,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // Answers a request that could not be read, then closes the connection.
   void fail_request(int status, const std::string& message) {
     std::optional<uint64_t> length;
-    if (parser_->content_length()) {
+    // Only a parser that got the whole header knows the length (a malformed header line fails
+    // before it is done).
+    if (parser_->is_header_done() && parser_->content_length()) {
       length = *parser_->content_length();
     }
     Reply reply = status == 413 ? server_.too_large(length)
