@@ -425,6 +425,10 @@ ParsedRequest parse_request(const Operation& op,
       parsed.error =
           serialization(fmt::format("The request body is not valid JSON (at byte {})", e.byte));
       return parsed;
+    } catch (const Json::exception&) {
+      // Valid syntax the library cannot hold: a number out of a double's range (358e670).
+      parsed.error = serialization("The request body holds a number out of range");
+      return parsed;
     }
     if (!parsed.members.is_object()) {
       parsed.error = serialization("The request body must be a JSON object");

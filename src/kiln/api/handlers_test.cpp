@@ -116,7 +116,8 @@ TEST(ParseRequestTest, MalformedBodiesAreSerializationErrorsInKilnsWords) {
   for (std::string_view body : {std::string_view("{\"owner\": \"\xff\xfe\"}"),
                                 std::string_view("{\"owner\": \"a\xc3\"}"),
                                 std::string_view("{\"maxResults\": "),
-                                std::string_view("{\"a\": [1, 2,]}")}) {
+                                std::string_view("{\"a\": [1, 2,]}"),
+                                std::string_view("{\"maxResults\": 358e670}")}) {
     ParsedRequest parsed = parse_request(list, "", body);
     EXPECT_FALSE(parsed.ok) << body;
     EXPECT_EQ(parsed.error.type, "SerializationException") << body;

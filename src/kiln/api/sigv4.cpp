@@ -189,7 +189,8 @@ std::string normalize_path(std::string_view path) {
   if (path.back() == '/' && !segments.empty()) {
     out += '/';
   }
-  return out;
+  // A relative path whose segments all cancel out ("a/..") is the root, as the empty path is.
+  return out.empty() ? "/" : out;
 }
 
 std::string canonical_uri(std::string_view raw_path) {

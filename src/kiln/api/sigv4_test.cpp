@@ -376,6 +376,7 @@ TEST(SigV4Test, Encodings) {
   EXPECT_EQ(normalize_path(""), "/");
   EXPECT_EQ(normalize_path("//a//b/../c/"), "/a/c/");
   EXPECT_EQ(normalize_path("/.."), "/");
+  EXPECT_EQ(normalize_path("a/.."), "/") << "a relative path that cancels out is the root";
   EXPECT_EQ(canonical_query("b=2&a&a=1&=x"), "=x&a=&a=1&b=2");
   EXPECT_EQ(canonical_query(""), "");
   EXPECT_EQ(format_amz_date(fixed_time()), "20240309T123456Z");
