@@ -129,6 +129,17 @@ Status keep_only(const std::vector<int>& keep) {
   return ok_status();
 }
 
+// Waits for a forked command and gives its exit code as a shell does (128 + signal).
+Result<int> wait_exit_code(pid_t child) {
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0) {
+    if (errno != EINTR) {
+      return errno_error(errno, "waiting for the command");
+    }
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 }  // namespace
 
 Result<int> run_in_namespaces(pid_t pid, bool network, const std::vector<std::string>& argv) {
@@ -183,13 +194,7 @@ Result<int> run_in_namespaces(pid_t pid, bool network, const std::vector<std::st
     std::fprintf(stderr, "kiln: %s: %s\n", args[0], std::strerror(errno));
     std::_Exit(errno == ENOENT ? 127 : 126);
   }
-  int status = 0;
-  while (::waitpid(child, &status, 0) < 0) {
-    if (errno != EINTR) {
-      return errno_error(errno, "waiting for the command");
-    }
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return wait_exit_code(child);
 }
 
 Result<int> run_in_pid_namespace(pid_t pid,
@@ -229,13 +234,7 @@ Result<int> run_in_pid_namespace(pid_t pid,
     std::fprintf(stderr, "kiln: %s: %s\n", args[0], std::strerror(errno));
     std::_Exit(errno == ENOENT ? 127 : 126);
   }
-  int status = 0;
-  while (::waitpid(child, &status, 0) < 0) {
-    if (errno != EINTR) {
-      return errno_error(errno, "waiting for the command");
-    }
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return wait_exit_code(child);
 }
 
 Status allow_ping_sockets(pid_t pid) {
