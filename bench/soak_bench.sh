@@ -4,17 +4,21 @@
 # recipe through the API (CreateImage signed with curl's --aws-sigv4, GetImage polled), K at a
 # time (default 2); every M builds (default 50) it samples the daemon's VmRSS, VmHWM and open
 # file descriptors from /proc. Prints a table and one JSON line. Needs root, bubblewrap, busybox.
+# --wrap 'CMD ARGS' starts the daemon under CMD, e.g. --wrap 'heaptrack -o /tmp/soak' to see
+# which allocations grow (heaptrack_print --print-leaks); the samples are then the daemon's own.
 set -euo pipefail
 KILN=$(realpath "$1")
 shift
 BUILDS=500
 EVERY=50
 IN_FLIGHT=2
+WRAP=()
 while [ $# -gt 0 ]; do
   case $1 in
     --builds) BUILDS=$2; shift 2 ;;
     --every) EVERY=$2; shift 2 ;;
     --in-flight) IN_FLIGHT=$2; shift 2 ;;
+    --wrap) read -r -a WRAP <<<"$2"; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -24,13 +28,13 @@ if [ "$(id -u)" != 0 ] || ! command -v bwrap >/dev/null || ! command -v busybox 
 fi
 W=$(mktemp -d "${TMPDIR:-/tmp}/kiln-soak-bench.XXXXXX")
 DAEMON=
-trap '[ -n "$DAEMON" ] && kill -TERM $DAEMON 2>/dev/null; wait 2>/dev/null; rm -rf "$W"' EXIT
+trap '[ -n "$DAEMON" ] && kill -TERM "${PID:-$DAEMON}" 2>/dev/null; wait 2>/dev/null; rm -rf "$W"' EXIT
 KEY=AKIDKILNSOAK0000001
 SECRET=kiln-soak-secret
 
 mkdir -p "$W/root"
 KILN_ACCESS_KEY_ID=$KEY KILN_SECRET_ACCESS_KEY=$SECRET \
-  "$KILN" --root "$W/root" serve --listen 127.0.0.1:0 --max-builds "$IN_FLIGHT" \
+  ${WRAP[@]+"${WRAP[@]}"} "$KILN" --root "$W/root" serve --listen 127.0.0.1:0 --max-builds "$IN_FLIGHT" \
   >"$W/daemon.log" 2>&1 &
 DAEMON=$!
 PORT=
@@ -40,6 +44,11 @@ for _ in $(seq 1 300); do
   sleep 0.1
 done
 [ -n "$PORT" ] || { cat "$W/daemon.log"; exit 1; }
+# The daemon itself, not a wrapper that started it (its samples are the daemon's).
+PID=$DAEMON
+if [ ${#WRAP[@]} -gt 0 ]; then
+  PID=$(pgrep -n -f -- "--root $W/root serve")
+fi
 call() {  # call METHOD PATH [BODY]
   curl -sf --aws-sigv4 "aws:amz:local:imagebuilder" --user "$KEY:$SECRET" -X "$1" \
     -H 'Content-Type: application/json' ${3:+-d "$3"} "http://127.0.0.1:$PORT$2"
@@ -55,9 +64,9 @@ infra=$(call PUT /CreateInfrastructureConfiguration "{\"name\":\"soak\",\"instan
 
 sample() {  # sample BUILDS: one row of the table
   local rss hwm fds
-  rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$DAEMON/status")
-  hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$DAEMON/status")
-  fds=$(find "/proc/$DAEMON/fd" -mindepth 1 -maxdepth 1 | wc -l)
+  rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$PID/status")
+  hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$PID/status")
+  fds=$(find "/proc/$PID/fd" -mindepth 1 -maxdepth 1 | wc -l)
   printf '%6d builds  VmRSS %7d kB  VmHWM %7d kB  fds %4d  %s\n' "$1" "$rss" "$hwm" "$fds" "$(date +%T)"
   SAMPLES="${SAMPLES:+$SAMPLES, }[$1, $rss]"
 }
