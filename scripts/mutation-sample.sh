@@ -40,7 +40,7 @@ mutants=(
   'version-patch ~~ src/kiln/catalog/version.cpp ~~ (!patch_ || *patch_ == version.patch) ~~ (!patch_ || *patch_ <= version.patch) ~~ kiln_catalog_test ~~ * ~~ the filter 1.2.3 also matches 1.2.4'
   'version-minor ~~ src/kiln/catalog/version.cpp ~~ (!minor_ || *minor_ == version.minor) ~~ (!minor_ || *minor_ <= version.minor) ~~ kiln_catalog_test ~~ * ~~ the filter 1.2.x also matches 1.3.0'
   'state-build ~~ src/kiln/state/catalog_impl.cpp ~~ if (filter.matches(row.version) && (!arn.build || *arn.build == row.build)) { ~~ if (filter.matches(row.version)) { ~~ kiln_state_test ~~ * ~~ an ARN'\''s build number is ignored when it is resolved'
-  'toe-follow ~~ src/kiln/toe/file_paths.cpp ~~ follow ? fs::status(path, ec) : fs::symlink_status(path, ec) ~~ fs::status(path, ec) ~~ kiln_toe_test ~~ * ~~ file modules follow a final symlink they were told not to'
+  'toe-follow ~~ src/kiln/toe/file_paths.cpp ~~ follow ? fs::status(path, ec) : fs::symlink_status(path, ec) ~~ (follow || true) ? fs::status(path, ec) : fs::symlink_status(path, ec) ~~ kiln_toe_test ~~ * ~~ file modules follow a final symlink they were told not to'
 )
 
 [ -d "$build" ] || { echo "no build tree $build (configure one first)" >&2; exit 2; }
