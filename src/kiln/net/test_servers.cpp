@@ -59,7 +59,7 @@ fs::path servers_dir() {
   if (const char* dir = std::getenv("KILN_TEST_SERVERS_DIR")) {
     return dir;
   }
-  return (fs::path(__FILE__).parent_path() / "../../../tests/servers").lexically_normal();
+  return KILN_TEST_SERVERS_SOURCE_DIR;
 }
 
 std::vector<std::string> environment_with(const std::vector<std::string>& extra) {
