@@ -55,7 +55,7 @@ printf 'name: bench-cli\nsemanticVersion: 1.0.0\nparentImage: busybox\ncomponent
 # The CLI.
 cli=()
 "$KILN" --root "$W/cli" build "$W/recipe.yaml" >/dev/null 2>&1  # the parent, once
-for i in $(seq 1 "$RUNS"); do
+for _ in $(seq 1 "$RUNS"); do
   t0=$(now)
   "$KILN" --root "$W/cli" build "$W/recipe.yaml" >/dev/null 2>"$W/cli.err" || { cat "$W/cli.err"; exit 1; }
   t1=$(now)
@@ -104,7 +104,7 @@ build_via_api() {
 }
 build_via_api  # the parent, once
 api=()
-for i in $(seq 1 "$RUNS"); do
+for _ in $(seq 1 "$RUNS"); do
   t0=$(now)
   build_via_api
   t1=$(now)

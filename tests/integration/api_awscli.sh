@@ -33,8 +33,7 @@ start_server() {
   "$SERVER" "$T/root" "$T/port" >"$T/server.log" 2>&1 &
   SERVER_PID=$!
   BG_PIDS="$BG_PIDS $SERVER_PID"
-  local i
-  for i in $(seq 100); do
+  for _ in $(seq 100); do
     [ -s "$T/port" ] && break
     kill -0 "$SERVER_PID" 2>/dev/null || { show_file "$T/server.log"; fail "the server exited"; }
     sleep 0.05
@@ -47,8 +46,8 @@ start_server() {
 # stop_server: SIGTERM, and the server must exit 0 within 10 s.
 stop_server() {
   kill -TERM "$SERVER_PID"
-  local rc=0 i
-  for i in $(seq 200); do
+  local rc=0
+  for _ in $(seq 200); do
     kill -0 "$SERVER_PID" 2>/dev/null || break
     sleep 0.05
   done
@@ -66,8 +65,8 @@ ib() {
   LAST="aws imagebuilder $*"
   AWS_ACCESS_KEY_ID=${KEY_ID:-$KILN_ACCESS_KEY_ID} \
     AWS_SECRET_ACCESS_KEY=${SECRET:-$KILN_SECRET_ACCESS_KEY} \
-    AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_SESSION_TOKEN= \
-    AWS_MAX_ATTEMPTS=1 AWS_PAGER= \
+    AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_SESSION_TOKEN='' \
+    AWS_MAX_ATTEMPTS=1 AWS_PAGER='' \
     timeout -k 5 60 "$AWS" --endpoint-url "$ENDPOINT" --region local --no-cli-pager \
     --output json imagebuilder "$@" </dev/null >"$OUT" 2>"$ERR" || RC=$?
 }

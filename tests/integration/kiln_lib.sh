@@ -225,6 +225,40 @@ bootstrap_busybox() {
   kiln_ok image bootstrap busybox --name "$1" --version "$2"
 }
 
+# busybox_recipe DIR NAME BUILD_COMMAND TEST_COMMAND: DIR/recipe.yaml, a recipe (version 1.0.x)
+# on the busybox parent with one local component (DIR/component.yaml) whose build and test
+# phases each run one ExecuteBash command.
+busybox_recipe() {
+  local d=$1 name=$2
+  mkdir -p "$d"
+  cat >"$d/component.yaml" <<EOF
+name: $name-work
+schemaVersion: 1.0
+phases:
+  - name: build
+    steps:
+      - name: Work
+        action: ExecuteBash
+        inputs:
+          commands:
+            - $3
+  - name: test
+    steps:
+      - name: Check
+        action: ExecuteBash
+        inputs:
+          commands:
+            - $4
+EOF
+  cat >"$d/recipe.yaml" <<EOF
+name: $name
+semanticVersion: 1.0.x
+parentImage: busybox
+components:
+  - path: component.yaml
+EOF
+}
+
 # tar_list FILE: the entries of a tar archive, one per line, without "./" and a final "/".
 tar_list() {
   tar -tf "$1" | sed -e 's|^\./||' -e 's|/$||' | grep -v '^\.\?$' | sort

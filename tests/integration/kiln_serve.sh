@@ -45,7 +45,7 @@ ib() {
   RC=0
   LAST="aws imagebuilder $*"
   AWS_ACCESS_KEY_ID=$KEY_ID AWS_SECRET_ACCESS_KEY=${IB_SECRET:-$SECRET} \
-    AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER= \
+    AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER='' \
     timeout 60 "$AWS_BIN" imagebuilder --endpoint-url "http://127.0.0.1:$PORT" --region local \
     --output json "$@" </dev/null >"$OUT" 2>"$ERR" || RC=$?
 }
@@ -181,8 +181,7 @@ test_notifications_and_s3_logs() {
   local s3=$!
   SERVER_PIDS="$hook $s3"
   trap '_stop_servers; _kiln_cleanup' EXIT
-  local i
-  for i in $(seq 1 100); do
+  for _ in $(seq 1 100); do
     curl -s -o /dev/null "http://127.0.0.1:$hook_port/count?path=x" &&
       curl -s -o /dev/null "http://127.0.0.1:$s3_port/" && break
     sleep 0.1
@@ -204,7 +203,7 @@ EOF
   wait_status "$image" AVAILABLE 120
   # The notification: the image's ARN and status, signed with the topic's secret.
   local got=""
-  for i in $(seq 1 100); do
+  for _ in $(seq 1 100); do
     got=$(curl -s "http://127.0.0.1:$hook_port/requests?path=/hook/builds")
     [ "$got" != "[]" ] && [ -n "$got" ] && break
     sleep 0.1
@@ -225,7 +224,7 @@ assert headers.get("x-kiln-signature") == want, (headers.get("x-kiln-signature")
 EOF
   # The logs, in the bucket under the prefix, image name, version and build.
   local listing=""
-  for i in $(seq 1 100); do
+  for _ in $(seq 1 100); do
     listing=$(curl -s "http://127.0.0.1:$s3_port/build-logs?list-type=2&prefix=kiln/")
     printf '%s' "$listing" | grep -q 'build.log' && break
     sleep 0.1

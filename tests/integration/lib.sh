@@ -55,7 +55,7 @@ run_test() {
   local dir
   dir=$(mktemp -d "${TMPDIR:-/tmp}/kiln-it-$name.XXXXXX")
   echo "--- $name" >&2
-  local rc=0
+  local rc=0 began=$EPOCHREALTIME took
   set +e
   (
     set -euo pipefail
@@ -67,10 +67,12 @@ run_test() {
   )
   rc=$?
   set -e
+  # Seconds per case, to see where a suite's time goes (ctest gives only the script's).
+  took=$(awk -v a="$began" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1fs", b - a }')
   case $rc in
-    0) _passed+=("$name"); echo "    ok: $name" >&2 ;;
-    77) _skipped+=("$name"); echo "    skipped: $name" >&2 ;;
-    *) _failed+=("$name"); echo "    FAILED: $name" >&2 ;;
+    0) _passed+=("$name"); echo "    ok: $name ($took)" >&2 ;;
+    77) _skipped+=("$name"); echo "    skipped: $name ($took)" >&2 ;;
+    *) _failed+=("$name"); echo "    FAILED: $name ($took)" >&2 ;;
   esac
 }
 

@@ -41,8 +41,7 @@ start_daemon() {
       KILN_API_REQUEST_TIMEOUT=$timeout KILN_API_MAX_CONNECTIONS_PER_CLIENT=$per_client \
       "$KILN_API_TEST_SERVER" "$ROOT" "$T/port" >"$T/daemon.log" 2>&1 &
     DAEMON=$!
-    local i
-    for i in $(seq 100); do
+    for _ in $(seq 100); do
       [ -s "$T/port" ] && break
       sleep 0.1
     done
@@ -193,7 +192,7 @@ ib() {
   start=$(date +%s.%N)
   RC=0
   AWS_ACCESS_KEY_ID=$KEY_ID AWS_SECRET_ACCESS_KEY=$SECRET \
-    AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER= AWS_MAX_ATTEMPTS=1 \
+    AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER='' AWS_MAX_ATTEMPTS=1 \
     timeout 60 "$AWS_BIN" imagebuilder --endpoint-url "http://127.0.0.1:$PORT" --region local \
     --cli-read-timeout 40 --output json "$@" </dev/null >"$T/.stdout" 2>"$T/.stderr" || RC=$?
   end=$(date +%s.%N)

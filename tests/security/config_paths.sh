@@ -125,7 +125,7 @@ test_api_refuses_outside_the_log_root() {
   cleanup_pwn
   start_kiln_daemon "$ROOT" --log-root "$T/logroot"
   trap 'stop_kiln_daemon; _kiln_cleanup' EXIT
-  local ib=(env AWS_ACCESS_KEY_ID=$KEY_ID AWS_SECRET_ACCESS_KEY=$SECRET AWS_CONFIG_FILE=/dev/null
+  local ib=(env "AWS_ACCESS_KEY_ID=$KEY_ID" "AWS_SECRET_ACCESS_KEY=$SECRET" AWS_CONFIG_FILE=/dev/null
     AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER= timeout 60 "$AWS_BIN" imagebuilder
     --endpoint-url "http://127.0.0.1:$PORT" --region local --output json)
   local rc=0

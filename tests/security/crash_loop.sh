@@ -14,48 +14,13 @@ kiln_require_privileged
 
 KILLS=${KILN_CRASH_KILLS:-30}
 
-# A recipe with a build step and a test step, so that kills land in every stage (launch, build,
-# snapshot, test, the end).
-write_recipe() {
-  local d=$1
-  mkdir -p "$d"
-  cat >"$d/work.yaml" <<'EOF'
-name: work
-schemaVersion: 1.0
-phases:
-  - name: build
-    steps:
-      - name: Work
-        action: ExecuteBash
-        inputs:
-          commands:
-            - head -c 20000 /dev/urandom > /etc/payload
-            - sleep 0.3
-  - name: test
-    steps:
-      - name: Check
-        action: ExecuteBash
-        inputs:
-          commands:
-            - test -s /etc/payload
-            - sleep 0.3
-EOF
-  cat >"$d/recipe.yaml" <<'EOF'
-name: crash
-semanticVersion: 1.0.x
-parentImage: busybox
-components:
-  - path: work.yaml
-EOF
-}
-
 # leftover_processes: processes that still use $ROOT: a sandbox (its mounts name the root), a
 # kiln helper or bwrap (their command lines name it).
 leftover_processes() {
   local f pid count=0
   for f in /proc/[0-9]*; do
     pid=${f#/proc/}
-    [ "$pid" != "$$" ] && [ "$pid" != "$BASHPID" ] || continue
+    if [ "$pid" = "$$" ] || [ "$pid" = "$BASHPID" ]; then continue; fi
     if grep -qF -- "$ROOT/" "$f/mountinfo" 2>/dev/null &&
       [ "$(readlink "$f/ns/mnt" 2>/dev/null)" != "$(readlink /proc/self/ns/mnt)" ]; then
       count=$((count + 1))
@@ -85,7 +50,10 @@ incomplete_in_store() {
 
 test_crash_loop() {
   local d=$T/recipe
-  write_recipe "$d"
+  # A build step and a test step, so that kills land in every stage (launch, build, snapshot,
+  # test, the end).
+  busybox_recipe "$d" crash 'head -c 20000 /dev/urandom > /etc/payload; sleep 0.3' \
+    'test -s /etc/payload; sleep 0.3'
   # A first build bootstraps the parent and tells how long a build takes.
   local begun ended
   begun=$(date +%s%N)

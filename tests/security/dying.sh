@@ -11,38 +11,6 @@ set -euo pipefail
 source "$(dirname "$0")/../integration/kiln_lib.sh" "$@"
 kiln_require_privileged
 
-# write_recipe DIR NAME BUILD_COMMAND TEST_COMMAND: a busybox recipe of one component.
-write_recipe() {
-  local d=$1 name=$2
-  mkdir -p "$d"
-  cat >"$d/component.yaml" <<EOF
-name: $name-work
-schemaVersion: 1.0
-phases:
-  - name: build
-    steps:
-      - name: Work
-        action: ExecuteBash
-        inputs:
-          commands:
-            - $3
-  - name: test
-    steps:
-      - name: Check
-        action: ExecuteBash
-        inputs:
-          commands:
-            - $4
-EOF
-  cat >"$d/recipe.yaml" <<EOF
-name: $name
-semanticVersion: 1.0.x
-parentImage: busybox
-components:
-  - path: component.yaml
-EOF
-}
-
 # status_of ARN: the image's status in the catalog, read without kiln (which would recover it).
 status_of() {
   python3 - "$ROOT/state.db" "$1" <<'EOF'
@@ -77,7 +45,7 @@ wait_for() {
 }
 
 test_sigpipe_keeps_building() {
-  write_recipe "$T/r" pipe 'sleep 1; echo built > /etc/built' 'test -s /etc/built'
+  busybox_recipe "$T/r" pipe 'sleep 1; echo built > /etc/built' 'test -s /etc/built'
   # head exits after the first event: every later write of kiln gets EPIPE (or SIGPIPE).
   local statuses
   set +o pipefail
@@ -93,7 +61,7 @@ test_sigpipe_keeps_building() {
 }
 
 test_sighup_cancels() {
-  write_recipe "$T/r" hup 'sleep 120' 'true'
+  busybox_recipe "$T/r" hup 'sleep 120' 'true'
   "$KILN" --root "$ROOT" build "$T/r/recipe.yaml" --json </dev/null >"$T/events" 2>"$T/err" &
   local pid=$!
   wait_for "$T/events" '"step":"Work"'
@@ -109,9 +77,9 @@ test_sighup_cancels() {
 
 test_testing_image_not_offered() {
   # A first build is AVAILABLE: the one being tested must not shadow it.
-  write_recipe "$T/r" half 'echo one > /etc/which' 'test -s /etc/which'
+  busybox_recipe "$T/r" half 'echo one > /etc/which' 'test -s /etc/which'
   kiln_ok build "$T/r/recipe.yaml"
-  write_recipe "$T/r" half 'echo two > /etc/which' 'sleep 120'
+  busybox_recipe "$T/r" half 'echo two > /etc/which' 'sleep 120'
   "$KILN" --root "$ROOT" build "$T/r/recipe.yaml" --json </dev/null >"$T/events" 2>"$T/err" &
   local pid=$!
   BG_PIDS="$pid"
@@ -136,7 +104,7 @@ test_testing_image_not_offered() {
 }
 
 test_distribution_rollback() {
-  write_recipe "$T/r" dist 'echo payload > /etc/payload' 'true'
+  busybox_recipe "$T/r" dist 'echo payload > /etc/payload' 'true'
   cat >"$T/r/distribution.yaml" <<'EOF'
 name: one-good-one-broken
 distributions:
