@@ -111,6 +111,32 @@ test_instance_cannot_fill_the_host() {
   assert_nothing_mounted "after terminate"
 }
 
+# Memory no process owns: bwrap's /dev is a tmpfs without a size, and what is written to a tmpfs
+# stays until the instance ends (neither the OOM killer nor a process's end gives it back). /dev
+# is read-only; /dev/shm holds 64 MiB without an instance type and half the memory of one.
+test_dev_cannot_take_the_hosts_memory() {
+  bootstrap_busybox busybox 1.0.0
+  launch busybox/1.0.0 --disk-size 64M
+  kiln instance exec "$ID" -- /bin/sh -c '{ echo x >/dev/filler; } 2>&1'
+  [ "$RC" != 0 ] || fail "a file written in /dev: expected to fail, it succeeded"
+  assert_contains "$OUT" "Read-only file system" "what the shell says writing in /dev"
+  kiln instance exec "$ID" -- /bin/sh -c 'dd if=/dev/zero of=/dev/shm/fill bs=1M count=200 2>&1'
+  [ "$RC" != 0 ] || fail "writing 200 MiB to /dev/shm: expected to fail, it succeeded"
+  assert_contains "$OUT" "No space left on device" "what dd says past /dev/shm's size"
+  in_instance "$ID" /bin/sh -c 'wc -c </dev/shm/fill'
+  assert_stdout 67108864 "bytes that fit in /dev/shm"
+  # Devices and shared memory still work as on a machine.
+  sh_in "$ID" 'echo discarded >/dev/null && head -c 4 /dev/urandom | wc -c'
+  assert_stdout 4 "bytes read from /dev/urandom"
+  sh_in "$ID" 'stat -c %a /dev/shm'
+  assert_stdout 1777 "the mode of /dev/shm"
+  kiln_ok instance terminate "$ID"
+  launch busybox/1.0.0 --disk-size 64M --type t3.nano
+  sh_in "$ID" "df -k /dev/shm | awk 'NR == 2 { print \$2 }'"
+  assert_stdout 262144 "KiB of /dev/shm on a t3.nano (512 MiB)"
+  kiln_ok instance terminate "$ID"
+}
+
 # Inodes: 100,000 empty files use the instance's own inode table, not the host's.
 test_instance_cannot_use_up_host_inodes() {
   bootstrap_busybox busybox 1.0.0
@@ -205,6 +231,7 @@ test_sparse_files_stay_sparse() {
 }
 
 run_kiln_test instance_cannot_fill_the_host test_instance_cannot_fill_the_host
+run_kiln_test dev_cannot_take_the_hosts_memory test_dev_cannot_take_the_hosts_memory
 run_kiln_test instance_cannot_use_up_host_inodes test_instance_cannot_use_up_host_inodes
 run_kiln_test build_past_its_volume_fails_clearly test_build_past_its_volume_fails_clearly
 run_kiln_test build_refuses_bad_volume_size test_build_refuses_bad_volume_size

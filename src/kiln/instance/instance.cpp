@@ -321,6 +321,7 @@ Result<InstanceRecord> Instances::launch(const LaunchRequest& request) {
     KILN_LOG(kWarning, "instance {}: {}", record.id, warning);
   }
   record.sandbox.cgroups = cgroups.groups;
+  record.sandbox.shm_size = shm_size_for(limits.memory_bytes);
   KILN_TRY(save(record));
   if (Status started = start(record.id); !started) {
     os::remove_cgroups(os::CgroupSet{record.sandbox.cgroups, {}});

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace kiln::instance {
 
 std::string_view network_name(Network network) {
@@ -25,6 +27,10 @@ std::optional<Network> network_from_name(std::string_view name) {
   return std::nullopt;
 }
 
+uint64_t shm_size_for(std::optional<uint64_t> memory_bytes) {
+  return memory_bytes ? std::max<uint64_t>(*memory_bytes / 2, 1 << 20) : kDefaultShmSize;
+}
+
 Json to_json(const SandboxSpec& spec) {
   Json lower = Json::array();
   for (const auto& l : spec.lower) {
@@ -46,7 +52,8 @@ Json to_json(const SandboxSpec& spec) {
               {"hostname", spec.hostname},
               {"network", network_name(spec.network)},
               {"binds", binds},
-              {"cgroups", cgroups}};
+              {"cgroups", cgroups},
+              {"shmSize", spec.shm_size}};
 }
 
 Result<SandboxSpec> sandbox_from_json(const Json& j) {
@@ -74,6 +81,7 @@ Result<SandboxSpec> sandbox_from_json(const Json& j) {
     for (const Json& c : j.value("cgroups", Json::array())) {
       spec.cgroups.emplace_back(c.get<std::string>());
     }
+    spec.shm_size = j.value("shmSize", kDefaultShmSize);  // absent in records of older kilns
   } catch (const nlohmann::json::exception& e) {
     return make_error(ErrorCode::kCorruption, "sandbox description: {}", e.what());
   }
@@ -95,10 +103,19 @@ std::vector<std::string> bwrap_arguments(const SandboxSpec& spec,
       "--bind",
       spec.merged.string(),
       "/",
-      // Fresh /proc for the new PID namespace, a minimal /dev, private /dev/shm via /dev.
+      // Fresh /proc for the new PID namespace and a minimal /dev. bwrap's /dev is a tmpfs
+      // without a size: it is made read-only, and /dev/shm is a tmpfs of its own with one.
       "--proc",
       "/proc",
       "--dev",
+      "/dev",
+      "--perms",
+      "1777",
+      "--size",
+      std::to_string(spec.shm_size),
+      "--tmpfs",
+      "/dev/shm",
+      "--remount-ro",
       "/dev",
       // Kernel tunables stay read-only: root in an instance must not retune the host.
       "--ro-bind",

@@ -38,6 +38,13 @@ struct BindMount {
   bool read_only = true;
 };
 
+// /dev/shm of an instance without a memory size (Docker's default): half the memory of an
+// instance type otherwise, as on a machine of that size (shm_size_for).
+inline constexpr uint64_t kDefaultShmSize = uint64_t{64} << 20;
+
+// The /dev/shm size of an instance whose memory is limited to `memory_bytes` (none: no limit).
+uint64_t shm_size_for(std::optional<uint64_t> memory_bytes);
+
 struct SandboxSpec {
   std::vector<std::filesystem::path> lower;  // unpacked layers, top-most first
   std::filesystem::path upper;               // the instance's writable layer
@@ -48,6 +55,9 @@ struct SandboxSpec {
   std::vector<BindMount> binds = {};  // put in on purpose (runner, documents, logs)
   // cgroups the sandbox's processes join (os/cgroup.hpp); empty: no resource limits.
   std::vector<std::filesystem::path> cgroups = {};
+  // The size of the instance's /dev/shm (a tmpfs: memory that no process owns, so neither the
+  // OOM killer nor the end of a process gives it back). /dev itself is read-only.
+  uint64_t shm_size = kDefaultShmSize;
 };
 
 Json to_json(const SandboxSpec& spec);

@@ -109,6 +109,41 @@ TEST(SandboxTest, PastaForwardsNothingAndDoesNotMapTheGatewayToTheHost) {
             std::string::npos);
 }
 
+TEST(SandboxTest, DevIsReadOnlyAndShmHasASize) {
+  SandboxSpec s = spec();
+  s.shm_size = 3 << 20;
+  std::vector<std::string> args = bwrap_arguments(s, "/proc/self/fd/4", 3);
+  EXPECT_TRUE(contains_sequence(args,
+                                {"--dev",
+                                 "/dev",
+                                 "--perms",
+                                 "1777",
+                                 "--size",
+                                 "3145728",
+                                 "--tmpfs",
+                                 "/dev/shm",
+                                 "--remount-ro",
+                                 "/dev"}));
+  EXPECT_EQ(spec().shm_size, kDefaultShmSize);
+}
+
+TEST(SandboxTest, ShmIsHalfTheMemoryOfAnInstanceType) {
+  EXPECT_EQ(shm_size_for(std::nullopt), uint64_t{64} << 20);
+  EXPECT_EQ(shm_size_for(uint64_t{512} << 20), uint64_t{256} << 20);
+  EXPECT_EQ(shm_size_for(uint64_t{1} << 20), uint64_t{1} << 20);  // never below 1 MiB
+}
+
+TEST(SandboxTest, RecordsWithoutAShmSizeGetTheDefault) {
+  SandboxSpec s = spec();
+  s.shm_size = 5 << 20;
+  Json j = to_json(s);
+  EXPECT_EQ(j.at("shmSize"), 5 << 20);
+  j.erase("shmSize");
+  Result<SandboxSpec> back = sandbox_from_json(j);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->shm_size, kDefaultShmSize);
+}
+
 TEST(SandboxTest, JsonRoundTrip) {
   SandboxSpec s = spec();
   Result<SandboxSpec> back = sandbox_from_json(to_json(s));
