@@ -35,11 +35,15 @@ leftover_processes() {
 # would recover them).
 unfinished_images() {
   python3 - "$ROOT/state.db" <<'EOF'
-import sqlite3, sys
+import json, sqlite3, sys
 db = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
 final = ("AVAILABLE", "FAILED", "CANCELLED", "DELETED", "DEPRECATED", "DISABLED")
-rows = db.execute("SELECT status FROM images").fetchall()
-print(sum(1 for (s,) in rows if s not in final))
+rows = db.execute("SELECT arn, status, document FROM images").fetchall()
+left = [(a, s, d) for (a, s, d) in rows if s not in final]
+for arn, status, document in left:  # what failed to be recovered, and who was building it
+    print("    not final: %s %s kiln=%s" % (arn, status, json.loads(document).get("kiln")),
+          file=sys.stderr)
+print(len(left))
 EOF
 }
 

@@ -53,12 +53,12 @@ class EmbeddedBackend : public api::Backend {
 
   Result<std::string> create_image(const Json& request) override {
     uint32_t min_build = KILN_TRY(min_build_of(request.value("imageRecipeArn", "")));
-    return stamped(KILN_TRY(catalog_.create_image(request, min_build)).arn);
+    return KILN_TRY(catalog_.create_image(request, min_build, stamp())).arn;
   }
   Result<std::string> start_pipeline_execution(const std::string& pipeline_arn) override {
     Json pipeline = KILN_TRY(catalog_.get_image_pipeline(pipeline_arn));
     uint32_t min_build = KILN_TRY(min_build_of(pipeline.value("imageRecipeArn", "")));
-    return stamped(KILN_TRY(catalog_.create_pipeline_image(pipeline_arn, false, min_build)).arn);
+    return KILN_TRY(catalog_.create_pipeline_image(pipeline_arn, false, min_build, stamp())).arn;
   }
   Status cancel_image(const std::string& image_arn) override {
     return build::cancel_image(catalog_, image_arn, "Cancelled by cancel-image-creation");
@@ -67,15 +67,10 @@ class EmbeddedBackend : public api::Backend {
   std::string metrics() override { return ""; }
 
  private:
-  // This process builds the image it created (in the foreground): recorded at once, so that a
-  // command killed before its build began leaves an image recovery fails rather than one a
-  // daemon would take for its own queue.
-  Result<std::string> stamped(const std::string& arn) {
-    KILN_TRY(catalog_.update_image(arn, [](Json& image) {
-      image["kiln"]["builder"] = build::builder_json(build::this_process());
-    }));
-    return arn;
-  }
+  // This process builds the image it creates (in the foreground): recorded with the image, in
+  // the transaction that creates it, so that a command killed at any moment leaves an image
+  // recovery fails rather than a PENDING one a daemon would take for its own queue.
+  static Json stamp() { return Json{{"builder", build::builder_json(build::this_process())}}; }
 
   Result<uint32_t> min_build_of(const std::string& recipe_arn) {
     image::Images* images = KILN_TRY(context_.images());

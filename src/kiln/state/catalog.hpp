@@ -164,7 +164,10 @@ class Catalog {
   // distributionConfiguration), imageTestsConfiguration (default enabled), buildType
   // USER_INITIATED, dateCreated. The build number is 1 + the highest recorded for that name and
   // version, and at least `min_build` (the caller knows about builds outside the catalog).
-  Result<Created> create_image(const Json& request, uint32_t min_build = 1);
+  // `kiln` (an object) is stored as the image's `kiln` member in the same transaction: the
+  // builder that creates and builds the image records itself from the first moment, so that no
+  // instant exists in which its death leaves a PENDING image a daemon would take for its own.
+  Result<Created> create_image(const Json& request, uint32_t min_build = 1, const Json& kiln = {});
   Result<Json> get_image(std::string_view arn) const;
   // The newest build of each image name/version, as ImageVersion summaries.
   Result<std::vector<Json>> list_images(const ListQuery& query) const;
@@ -214,7 +217,8 @@ class Catalog {
   // image's sourcePipelineArn/sourcePipelineName set and buildType SCHEDULED or USER_INITIATED.
   Result<Created> create_pipeline_image(std::string_view pipeline_arn,
                                         bool scheduled,
-                                        uint32_t min_build = 1);
+                                        uint32_t min_build = 1,
+                                        const Json& kiln = {});
   // The images a pipeline built, newest first (ListImagePipelineImages: ImageSummary objects;
   // filters name and version).
   Result<std::vector<Json>> list_image_pipeline_images(std::string_view pipeline_arn,

@@ -118,11 +118,12 @@ struct Catalog::Impl {
   Status delete_configuration(const ConfigurationKind& kind, std::string_view arn);
   // CreateImage inside the caller's transaction: checks `request`, resolves the recipe and
   // configurations through `self` and stores the image PENDING (with its source pipeline
-  // when `pipeline` is set).
+  // when `pipeline` is set, and `kiln` as its kiln member when that is a non-empty object).
   Result<Created> add_image(const Catalog& self,
                             const Json& request,
                             uint32_t min_build,
-                            const PipelineBuild* pipeline);
+                            const PipelineBuild* pipeline,
+                            const Json& kiln);
   // The stored ARN of a pipeline of ours named by `text` (kInvalidArgument, kNotFound).
   Result<std::string> pipeline_arn(std::string_view text) const;
   // The stored pipeline (kNotFound "no such image pipeline").

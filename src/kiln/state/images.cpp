@@ -110,9 +110,9 @@ Json image_summary(const Json& image, const std::string& owner) {
   return out;
 }
 
-Result<Created> Catalog::create_image(const Json& request, uint32_t min_build) {
+Result<Created> Catalog::create_image(const Json& request, uint32_t min_build, const Json& kiln) {
   Transaction txn = KILN_TRY(Transaction::begin(impl_->db));
-  Created created = KILN_TRY(impl_->add_image(*this, request, min_build, nullptr));
+  Created created = KILN_TRY(impl_->add_image(*this, request, min_build, nullptr, kiln));
   KILN_TRY(txn.commit());
   return created;
 }
@@ -120,7 +120,8 @@ Result<Created> Catalog::create_image(const Json& request, uint32_t min_build) {
 Result<Created> Catalog::Impl::add_image(const Catalog& self,
                                          const Json& request,
                                          uint32_t min_build,
-                                         const PipelineBuild* pipeline) {
+                                         const PipelineBuild* pipeline,
+                                         const Json& kiln) {
   KILN_TRY(check_image_request(request));
   std::string recipe_arn = KILN_TRY(request::required_string(request, "imageRecipeArn", 1, 2048));
   std::string infrastructure_arn =
@@ -170,6 +171,9 @@ Result<Created> Catalog::Impl::add_image(const Catalog& self,
   for (const char* member :
        {"imageScanningConfiguration", "workflows", "executionRole", "loggingConfiguration"}) {
     request::copy_member(image, request, member);
+  }
+  if (kiln.is_object() && !kiln.empty()) {
+    image["kiln"] = kiln;
   }
 
   Statement insert = KILN_TRY(db.prepare(

@@ -50,6 +50,21 @@ TEST_F(CatalogTest, CreatesAPendingImageWithCopiesOfItsResources) {
             Json({{"imageTestsEnabled", false}, {"timeoutMinutes", 90}}));
 }
 
+// A builder records itself in the transaction that creates the image: there is no moment in
+// which the image exists without it (a kiln build killed then would leave a PENDING image that
+// recovery takes for a daemon's queued one).
+TEST_F(CatalogTest, AnImageIsBornWithItsKilnMembers) {
+  Json builder = {{"builder", {{"pid", 4242}, {"startTime", 77}}}};
+  Result<Json> got =
+      catalog_->get_image(catalog_->create_image(image_request("stamped"), 1, builder).value().arn);
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  EXPECT_EQ((*got)["kiln"], builder);
+  EXPECT_EQ((*got)["state"], Json({{"status", "PENDING"}}));
+  Result<Json> plain = catalog_->get_image(create(*catalog_, image_request("plain")));
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->contains("kiln"));
+}
+
 TEST_F(CatalogTest, ImageRequestErrors) {
   Json request = image_request();
   struct Case {

@@ -431,7 +431,8 @@ Status Catalog::delete_image_pipeline(std::string_view text) {
 
 Result<Created> Catalog::create_pipeline_image(std::string_view pipeline_arn,
                                                bool scheduled,
-                                               uint32_t min_build) {
+                                               uint32_t min_build,
+                                               const Json& kiln) {
   std::string arn = KILN_TRY(impl_->pipeline_arn(pipeline_arn));
   Transaction txn = KILN_TRY(Transaction::begin(impl_->db));
   Json pipeline = KILN_TRY(impl_->load_pipeline(arn));
@@ -455,7 +456,7 @@ Result<Created> Catalog::create_pipeline_image(std::string_view pipeline_arn,
     request["loggingConfiguration"] = {{"logGroupName", logging["imageLogGroupName"]}};
   }
   PipelineBuild source{arn, pipeline.value("name", ""), scheduled};
-  Created created = KILN_TRY_CTX(impl_->add_image(*this, request, min_build, &source),
+  Created created = KILN_TRY_CTX(impl_->add_image(*this, request, min_build, &source, kiln),
                                  fmt::format("building image pipeline {}", arn));
   KILN_TRY(txn.commit());
   return created;

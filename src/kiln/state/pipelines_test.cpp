@@ -355,8 +355,10 @@ TEST_F(PipelineTest, BuildsImagesWithTheirSource) {
 
   std::string first = build(pipeline, true);
   std::string second = build(pipeline, false);
-  Result<Created> third = catalog_->create_pipeline_image(pipeline, true, 7);
+  Json builder = {{"builder", {{"pid", 4242}, {"startTime", 77}}}};
+  Result<Created> third = catalog_->create_pipeline_image(pipeline, true, 7, builder);
   ASSERT_TRUE(third.ok());
+  EXPECT_EQ(catalog_->get_image(third->arn).value()["kiln"], builder);
   EXPECT_EQ(first, arn("image/web/1.0.0/2"));
   EXPECT_EQ(second, arn("image/web/1.0.0/3"));
   EXPECT_EQ(third->arn, arn("image/web/1.0.0/7"));
