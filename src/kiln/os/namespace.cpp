@@ -9,7 +9,6 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -21,6 +20,7 @@
 #include "kiln/base/file.hpp"
 #include "kiln/base/strings.hpp"
 #include "kiln/base/unique_fd.hpp"
+#include "kiln/os/process.hpp"
 
 namespace kiln::os {
 
@@ -127,17 +127,6 @@ Status keep_only(const std::vector<int>& keep) {
     return errno_error(errno, "setting capabilities");
   }
   return ok_status();
-}
-
-// Waits for a forked command and gives its exit code as a shell does (128 + signal).
-Result<int> wait_exit_code(pid_t child) {
-  int status = 0;
-  while (::waitpid(child, &status, 0) < 0) {
-    if (errno != EINTR) {
-      return errno_error(errno, "waiting for the command");
-    }
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 }  // namespace

@@ -303,9 +303,7 @@ Result<pid_t> spawn_with(const ProcessSpec& spec, SpawnAttributes& sa) {
 
 }  // namespace
 
-Result<int> run_attached(const ProcessSpec& spec) {
-  SpawnAttributes sa;
-  pid_t pid = KILN_TRY(spawn_with(spec, sa));
+Result<int> wait_exit_code(pid_t pid) {
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) {
@@ -313,6 +311,11 @@ Result<int> run_attached(const ProcessSpec& spec) {
     }
   }
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+Result<int> run_attached(const ProcessSpec& spec) {
+  SpawnAttributes sa;
+  return wait_exit_code(KILN_TRY(spawn_with(spec, sa)));
 }
 
 Result<pid_t> spawn_detached(const ProcessSpec& spec,

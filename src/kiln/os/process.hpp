@@ -77,6 +77,10 @@ Result<ProcessResult> run_process(const ProcessSpec& spec,
                                   const std::atomic<bool>* cancel = nullptr,
                                   const OutputFn& on_output = {});
 
+// Reaps the child `pid` (retrying on EINTR) and returns its exit code as a shell gives it
+// (128 + signal when a signal ended it).
+Result<int> wait_exit_code(pid_t pid);
+
 // Runs `spec` with this process's stdin, stdout and stderr (a terminal stays usable) and returns
 // its exit code (128 + signal when a signal ended it).
 Result<int> run_attached(const ProcessSpec& spec);
