@@ -225,14 +225,11 @@ bootstrap_busybox() {
   kiln_ok image bootstrap busybox --name "$1" --version "$2"
 }
 
-# busybox_recipe DIR NAME BUILD_COMMAND TEST_COMMAND: DIR/recipe.yaml, a recipe (version 1.0.x)
-# on the busybox parent with one local component (DIR/component.yaml) whose build and test
-# phases each run one ExecuteBash command.
-busybox_recipe() {
-  local d=$1 name=$2
-  mkdir -p "$d"
-  cat >"$d/component.yaml" <<EOF
-name: $name-work
+# two_phase_component FILE NAME BUILD_COMMAND TEST_COMMAND: a component document whose build
+# phase (step Work) and test phase (step Check) each run one ExecuteBash command.
+two_phase_component() {
+  cat >"$1" <<EOF
+name: $2
 schemaVersion: 1.0
 phases:
   - name: build
@@ -250,6 +247,14 @@ phases:
           commands:
             - $4
 EOF
+}
+
+# busybox_recipe DIR NAME BUILD_COMMAND TEST_COMMAND: DIR/recipe.yaml, a recipe (version 1.0.x)
+# on the busybox parent with one local component (DIR/component.yaml, two_phase_component).
+busybox_recipe() {
+  local d=$1 name=$2
+  mkdir -p "$d"
+  two_phase_component "$d/component.yaml" "$name-work" "$3" "$4"
   cat >"$d/recipe.yaml" <<EOF
 name: $name
 semanticVersion: 1.0.x

@@ -104,26 +104,8 @@ both() {
 }
 
 write_component() {
-  cat >"$1" <<EOF
-name: remote-setup
-schemaVersion: 1.0
-phases:
-  - name: build
-    steps:
-      - name: Write
-        action: ExecuteBash
-        inputs:
-          commands:
-            - sleep ${2:-0}
-            - echo remote > /etc/remote
-  - name: test
-    steps:
-      - name: Check
-        action: ExecuteBash
-        inputs:
-          commands:
-            - grep -q remote /etc/remote
-EOF
+  two_phase_component "$1" remote-setup "sleep ${2:-0}; echo remote > /etc/remote" \
+    'grep -q remote /etc/remote'
 }
 
 # ---- the tests ------------------------------------------------------------------------------

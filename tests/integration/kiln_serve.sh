@@ -87,26 +87,8 @@ wait_status() {
 setup_resources() {
   local sleep_s=$1
   shift
-  cat >"$T/component.yaml" <<EOF
-name: served
-schemaVersion: 1.0
-phases:
-  - name: build
-    steps:
-      - name: Write
-        action: ExecuteBash
-        inputs:
-          commands:
-            - sleep $sleep_s
-            - echo served > /etc/served
-  - name: test
-    steps:
-      - name: Check
-        action: ExecuteBash
-        inputs:
-          commands:
-            - grep -q served /etc/served
-EOF
+  two_phase_component "$T/component.yaml" served "sleep $sleep_s; echo served > /etc/served" \
+    'grep -q served /etc/served'
   ib_ok create-component --name served --semantic-version 1.0.0 --platform Linux \
     --data "file://$T/component.yaml"
   COMPONENT=$(field componentBuildVersionArn)
